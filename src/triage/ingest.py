@@ -1,0 +1,517 @@
+"""Raw scraped article text -> title + content paragraphs.
+
+Scrapers hand us one paragraph a line plus the page around it: breadcrumbs, dates,
+share counts, tag lines, "Related reading" lists, teasers for the next article, spam in
+another script, and sentences cut in two around a link's anchor text. Each rule below is
+a named, general function (nothing here knows a particular article); `ingest()` applies
+them in a fixed order, so the same text always gives the same paragraphs, and it records
+for each kept paragraph the raw lines it came from and for each dropped line the rule
+that dropped it. Standard library only: `triage predict` reuses this on any article.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# --- rule names (shown by `triage ingest --show-dropped`) -------------------------------
+BLANK = "blank"
+NAVIGATION = "navigation"
+DATE_LINE = "date_line"
+COUNT_LINE = "count_line"
+SHARE_LINE = "share_line"
+TAG_LINE = "tag_line"
+HEADER_KEYWORDS = "header_keywords"
+ADVERTISEMENT = "advertisement"
+COOKIE_NOTICE = "cookie_notice"
+PAGE_BREAK = "page_break"
+SEPARATOR = "separator"
+FOREIGN_SCRIPT = "foreign_script"
+FOREIGN_LANGUAGE = "foreign_language"
+RELATED_SECTION = "related_section"
+NEXT_ARTICLE = "next_article_teaser"
+PREVIOUS_NEXT_LINK = "previous_next_link"
+BYLINE = "byline"
+CREDIT_LINE = "credit_line"
+PAGE_CONTROL = "page_control"
+DISCLAIMER = "disclaimer"
+HEADER_LABEL = "header_label"
+TRAILING_LABEL = "trailing_label"
+
+# A line this short with no closing punctuation, sitting between body lines, is the anchor
+# text of a link the scraper cut out of its sentence ("TaoBao", "Rural business").
+ANCHOR_MAX_WORDS = 3
+ANCHOR_MAX_CHARS = 30
+# Inside a related-links list, a line of at least this many words in sentence case is
+# prose again: the list has ended and the article goes on.
+PROSE_MIN_WORDS = 12
+# Share of letters outside the Latin script above which a line is another language's text.
+FOREIGN_SCRIPT_SHARE = 0.3
+# A long Latin-script line with fewer English function words than this is not English.
+ENGLISH_FUNCTION_WORD_SHARE = 0.08
+FOREIGN_LANGUAGE_MIN_WORDS = 8
+# Short lines before the body (section names, datelines, "5 min read") are labels; the
+# headline is the first headline-case line with at least this many words.
+TITLE_MIN_WORDS = 4
+HEADER_LABEL_MAX_WORDS = 4
+# Share of significant words capitalised for a line to read as a headline.
+HEADLINE_CAPITALISED_SHARE = 0.75
+HEADLINE_MAX_WORDS = 30
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A content paragraph and the raw lines (1-based, inclusive) it was built from."""
+
+    index: int
+    text: str
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True)
+class DroppedLine:
+    line: int
+    text: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str | None
+    title_line: int | None
+    paragraphs: tuple[Paragraph, ...]
+    dropped: tuple[DroppedLine, ...] = field(default=())
+
+    @property
+    def texts(self) -> list[str]:
+        return [paragraph.text for paragraph in self.paragraphs]
+
+
+# --- word helpers ----------------------------------------------------------------------
+_WORD = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
+_SMALL_WORDS = frozenset(
+    "a an the and or but nor of in on at to for by with from as vs via per into onto".split()
+)
+_ENGLISH_FUNCTION_WORDS = frozenset(
+    """the a an of to in and or is are was were be been has have had that this these those
+    it its on for with as by at from not but which who will would can could than then
+    there their they he she we you i his her our also after before about more most""".split()
+)
+
+
+def _words(line: str) -> list[str]:
+    return _WORD.findall(line)
+
+
+def _strip_bullet(line: str) -> str:
+    return re.sub(r"^[\s\-–—•·*|>]+", "", line).strip()
+
+
+def is_headline_case(line: str) -> bool:
+    """Most significant words capitalised, as headlines and link lists are written."""
+    significant = [word for word in _words(line) if word.lower() not in _SMALL_WORDS]
+    if len(significant) < 2 or len(_words(line)) > HEADLINE_MAX_WORDS:
+        return False
+    capitalised = sum(1 for word in significant if word[0].isupper())
+    return capitalised / len(significant) >= HEADLINE_CAPITALISED_SHARE
+
+
+# --- line rules: each says whether one line is page furniture of its kind ---------------
+_NAVIGATION = re.compile(
+    r"^(home|homepage|首页)\s*([>»›/|]|$)|^(current position|you are here|location)\s*[:：]|"
+    r"^[^>»›.!?]{1,40}\s[>»›]\s*\S",
+    re.I,
+)
+
+
+def is_navigation(line: str) -> bool:
+    """Breadcrumbs: "Home >", "Home > News > Retail", "Home / Tech", "World > Europe"."""
+    stripped = line.strip()
+    return bool(stripped) and len(_words(stripped)) <= 10 and bool(_NAVIGATION.match(stripped))
+
+
+_MONTHS = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_WEEKDAYS = r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+_DATE_PARTS = [
+    r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?",  # 2019/7/24, 2021-03-14
+    r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}",  # 14.03.2021, 3/14/21
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}",  # 14 March 2021
+    rf"(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",  # March 14, 2021
+    rf"(?:{_MONTHS})\.?\s+\d{{4}}",  # March 2021
+    r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?",  # 12:53:00, 9:12 pm
+    rf"\b(?:{_WEEKDAYS})\b,?",
+    r"\b(?:gmt|utc|bst|cet|cst|est|edt|pst|pdt|ist|jst|hkt|sgt)(?:[+-]\d{1,2})?\b",
+    r"\b\d+\s+(?:minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago\b",
+    r"\b(?:published|updated|posted|last\s+updated|date|time|on|at|input|modify|modified|publish)\b:?",
+]
+_DATE_TOKEN = re.compile("|".join(_DATE_PARTS), re.I)
+_HAS_DATE = re.compile("|".join(_DATE_PARTS[:6]), re.I)
+
+
+def is_date_line(line: str) -> bool:
+    """A line that holds only a date or time, maybe with labels and a view/share count."""
+    stripped = line.strip()
+    if not stripped or not _HAS_DATE.search(stripped):
+        return False
+    residue = _DATE_TOKEN.sub(" ", stripped)
+    residue = re.sub(r"[\s|,;:\-–—/()\[\]·•]+", " ", residue).strip()
+    if residue == "" or re.fullmatch(r"\d{1,7}", residue):
+        return True
+    # A dateline: a place name before the date ("Buenos Aires, 22 April 2025").
+    place = residue.split()
+    return len(place) <= 3 and all(word[0].isupper() for word in place)
+
+
+def is_count_line(line: str) -> bool:
+    """A lone share or view counter: "4", "Shares: 37", "1,204 views"."""
+    stripped = line.strip().lower()
+    return bool(
+        re.fullmatch(r"\d[\d,.]*", stripped)
+        or re.fullmatch(r"(shares?|views?|comments?|likes?|reads?)\s*:?\s*\d[\d,.]*k?", stripped)
+        or re.fullmatch(r"\d[\d,.]*k?\s*(shares?|views?|comments?|likes?|reads?)", stripped)
+    )
+
+
+_SHARE_WORDS = frozenset(
+    "share this article story page post on to via facebook twitter x linkedin whatsapp weibo wechat "
+    "qq zone space moments email e-mail print copy link tweet pinterest reddit telegram save comment "
+    "comments line kakao".split()
+)
+
+
+def is_share_line(line: str) -> bool:
+    """Social buttons: "Share this", "Share on Facebook | Twitter", "Share to: WeChat Weibo"."""
+    words = [word.lower() for word in re.findall(r"[\w\-]+", line)]
+    if not words or len(words) > 12:
+        return False
+    return words[0] in {"share", "tweet", "email", "print"} and all(w in _SHARE_WORDS for w in words)
+
+
+def is_byline(line: str) -> bool:
+    """"By Jane Doe", "By a Technology Correspondent": a short line naming the writer."""
+    stripped = line.strip()
+    return (
+        bool(re.match(r"^(by|written by|words by)\s+\S", stripped, re.I))
+        and len(_words(stripped)) <= 12
+        and not stripped.endswith((".", "!", "?"))
+    )
+
+
+_CREDIT_FIELD = re.compile(
+    r"^(source|sources|reporter|reporters|author|authors|editor|editors|responsible editor|"
+    r"editor in charge|chief editor|edited by|photo|photos|photograph|image|picture|credit|"
+    r"publish(ed)?( time| date)?|release time|font( size)?|views?|clicks?)\s*[:：]",
+    re.I,
+)
+
+
+def is_credit_line(line: str) -> bool:
+    """Labelled page fields: "Source: Daily News", "Editor: Li Na", "Publish time: ..."."""
+    stripped = _strip_bullet(line)
+    return len(_words(stripped)) <= 12 and bool(_CREDIT_FIELD.match(stripped))
+
+
+_PAGE_CONTROL = re.compile(
+    r"^(listen to this (article|story)|\d+\s*min(ute)?s?\s+read|sign up\b.*|subscribe\b.*|"
+    r"follow us\b.*|back to top|print|close|print this page|font size|comments?( \(\d+\))?|"
+    r"view comments|download (our|the) app\b.*|click here\b.*|report an error|"
+    r"(\[[^\]]{1,20}\]\s*)+)$",
+    re.I,
+)
+
+
+def is_page_control(line: str) -> bool:
+    """Buttons and prompts of the page: "Listen to this article", "[Print] [Close]"."""
+    stripped = line.strip()
+    return len(_words(stripped)) <= 10 and bool(_PAGE_CONTROL.match(stripped))
+
+
+def is_disclaimer(line: str) -> bool:
+    """Rights and disclaimer notices: "Copyright reserved, reprint prohibited"."""
+    stripped = line.strip()
+    lowered = stripped.lower()
+    return len(_words(stripped)) <= 30 and bool(
+        re.match(r"^(disclaimer|statement|copyright|©|\(c\))", lowered)
+        or re.search(r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
+                     r"only represents? (the )?author", lowered)
+    )
+
+
+_PREVIOUS_NEXT = re.compile(
+    r"^(previous|prev|next|read next|up next|next (article|story|post)|previous (article|story|post)|"
+    r"read (the )?next (article|story)|read more|read also|also read|see also)\s*[:：>»]\s*\S",
+    re.I,
+)
+
+
+def is_previous_next_link(line: str) -> bool:
+    """"Previous: <headline>", "Read next: <headline>": a link to another story."""
+    return bool(_PREVIOUS_NEXT.match(_strip_bullet(line)))
+
+
+_TAG_PREFIX = re.compile(
+    r"^((hot |related )?tags?|keywords?|topics?|filed under|categories|category|labels?|关键词|标签)\s*[:：]",
+    re.I,
+)
+
+
+def is_tag_line(line: str) -> bool:
+    """Keyword lists: "Tags: Amazon, counterfeits", "Keywords: ..."."""
+    return bool(_TAG_PREFIX.match(_strip_bullet(line)))
+
+
+def is_header_keywords(line: str) -> bool:
+    """A keyword run glued into one token ("AlibabaFake"), as tag widgets print them.
+
+    Only meaningful before the body starts: the same shape inside the body is anchor text.
+    """
+    stripped = line.strip().rstrip(".")
+    return bool(stripped) and " " not in stripped and len(re.findall(r"[A-Z][a-z]+", stripped)) >= 2
+
+
+_ADVERTISEMENT = re.compile(
+    r"^(advertisement|advertising|sponsored( content)?|ad|promoted|"
+    r"story continues below( this)? advertisement|scroll to continue( with content)?)\s*:?$",
+    re.I,
+)
+
+
+def is_advertisement(line: str) -> bool:
+    return bool(_ADVERTISEMENT.match(_strip_bullet(line)))
+
+
+def is_cookie_notice(line: str) -> bool:
+    """Consent banners: mention cookies and what the reader agrees to."""
+    lowered = line.lower()
+    return "cookie" in lowered and bool(
+        re.search(r"accept|consent|agree|continu|privacy|experience|settings|personali[sz]|(we|site) uses?", lowered)
+    )
+
+
+def is_page_break(line: str) -> bool:
+    return bool(re.fullmatch(r"[{\[<]\s*page[\s_-]?break\s*[}\]>]", line.strip(), re.I))
+
+
+def is_separator(line: str) -> bool:
+    """Punctuation alone on a line: "|", "---", "* * *"."""
+    stripped = line.strip()
+    return bool(stripped) and all(not ch.isalnum() for ch in stripped)
+
+
+def _script_letters(line: str) -> tuple[int, int]:
+    latin = other = 0
+    for ch in line:
+        if ch.isalpha():
+            if "LATIN" in unicodedata.name(ch, ""):
+                latin += 1
+            else:
+                other += 1
+    return latin, other
+
+
+def is_foreign_script(line: str) -> bool:
+    """Text mostly in another script (the seeds carry Chinese spam and headlines)."""
+    latin, other = _script_letters(line)
+    return other > 0 and other / (latin + other) >= FOREIGN_SCRIPT_SHARE
+
+
+def is_foreign_language(line: str) -> bool:
+    """A long Latin-script line with almost no English function words."""
+    words = [word.lower() for word in _words(line)]
+    if len(words) < FOREIGN_LANGUAGE_MIN_WORDS or is_headline_case(line):
+        return False
+    function_words = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
+    return function_words / len(words) < ENGLISH_FUNCTION_WORD_SHARE
+
+
+_RELATED_HEADER = re.compile(
+    r"^(related( reading| articles?| stories| news| content| posts| links| topics)?|you (may|might) also like|"
+    r"more (stories|news|from [\w\s]+|on this( topic)?)|recommended( for you| reading| stories)?|"
+    r"further reading|see also|(read|also) (more|also|read)|most (read|popular|viewed)|popular (now|stories)|"
+    r"latest (headlines|news|stories)|more on this (story|topic)|related coverage|hot (reading|news)|"
+    r"top stories|editor'?s picks|trending( now)?|相关阅读|相关文章)\s*[:：]?$",
+    re.I,
+)
+
+
+def is_related_header(line: str) -> bool:
+    """The header of a related-links block: "Related reading", "You may also like"."""
+    return bool(_RELATED_HEADER.match(_strip_bullet(line)))
+
+
+_NEXT_ARTICLE = re.compile(
+    r"^(read (the )?next (article|story)|next (article|story|post)|up next|continue reading next)\s*[:：>»]?$",
+    re.I,
+)
+
+
+def is_next_article_header(line: str) -> bool:
+    """"Read the next article": everything after it belongs to another story."""
+    return bool(_NEXT_ARTICLE.match(_strip_bullet(line)))
+
+
+def is_prose(line: str) -> bool:
+    """A sentence-case line long enough to be an article's paragraph, not a link title."""
+    stripped = line.strip()
+    return (
+        len(_words(stripped)) >= PROSE_MIN_WORDS
+        and not is_headline_case(stripped)
+        and not re.match(r"^[\-–—•·*|]", stripped)
+    )
+
+
+def is_anchor_fragment(line: str) -> bool:
+    """A link's anchor text cut out of its sentence: a few words, no closing punctuation."""
+    stripped = line.strip()
+    return (
+        0 < len(_words(stripped)) <= ANCHOR_MAX_WORDS
+        and len(stripped) <= ANCHOR_MAX_CHARS
+        and stripped[0].isalnum()
+        and stripped[-1] not in ".!?:;。！？\"”'’)"
+    )
+
+
+# Furniture recognised on a line alone, in the order they are tried.
+LINE_RULES = (
+    (PAGE_BREAK, is_page_break),
+    (SEPARATOR, is_separator),
+    (NAVIGATION, is_navigation),
+    (DATE_LINE, is_date_line),
+    (COUNT_LINE, is_count_line),
+    (SHARE_LINE, is_share_line),
+    (TAG_LINE, is_tag_line),
+    (BYLINE, is_byline),
+    (CREDIT_LINE, is_credit_line),
+    (PAGE_CONTROL, is_page_control),
+    (DISCLAIMER, is_disclaimer),
+    (PREVIOUS_NEXT_LINK, is_previous_next_link),
+    (ADVERTISEMENT, is_advertisement),
+    (COOKIE_NOTICE, is_cookie_notice),
+    (FOREIGN_SCRIPT, is_foreign_script),
+    (FOREIGN_LANGUAGE, is_foreign_language),
+)
+
+
+def furniture_rule(line: str) -> str | None:
+    """The name of the first line rule that marks `line` as furniture, or None."""
+    for name, rule in LINE_RULES:
+        if rule(line):
+            return name
+    return None
+
+
+def ingest(text: str) -> Article:
+    """Split one scraped article into its title (if a headline opens it) and paragraphs."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
+    dropped: list[DroppedLine] = []
+    kept: list[tuple[int, str]] = []  # (1-based line number, stripped text)
+    in_related = False
+    teaser_started = False
+
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if teaser_started:
+            if line:
+                dropped.append(DroppedLine(number, raw, NEXT_ARTICLE))
+            continue
+        if not line:
+            continue
+        if is_next_article_header(line):
+            teaser_started = True
+            dropped.append(DroppedLine(number, raw, NEXT_ARTICLE))
+            continue
+        if is_related_header(line):
+            in_related = True
+            dropped.append(DroppedLine(number, raw, RELATED_SECTION))
+            continue
+        if in_related:
+            if is_prose(line) and furniture_rule(line) is None:
+                in_related = False
+            else:
+                dropped.append(DroppedLine(number, raw, RELATED_SECTION))
+                continue
+        rule = furniture_rule(line)
+        if rule is not None:
+            dropped.append(DroppedLine(number, raw, rule))
+            continue
+        kept.append((number, line))
+
+    title, title_line, body = split_header(kept, dropped)
+    body = drop_trailing_labels(body, dropped)
+    dropped.sort(key=lambda line: line.line)
+    return Article(title, title_line, tuple(merge_fragments(body, lines)), tuple(dropped))
+
+
+def split_header(
+    kept: list[tuple[int, str]], dropped: list[DroppedLine]
+) -> tuple[str | None, int | None, list[tuple[int, str]]]:
+    """Find the headline among the lines before the body; drop the labels around it.
+
+    Before the first body line, a glued keyword run is a tag widget, a headline-case line of
+    TITLE_MIN_WORDS or more is the title (the first one only), and a line of a few words is a
+    section name or dateline ("Business Desk", "Washington"). Anything else starts the body.
+    """
+    title: str | None = None
+    title_line: int | None = None
+    for position, (number, line) in enumerate(kept):
+        if is_header_keywords(line):
+            dropped.append(DroppedLine(number, line, HEADER_KEYWORDS))
+        elif title is None and is_headline_case(line) and len(_words(line)) >= TITLE_MIN_WORDS:
+            title, title_line = line, number
+        elif len(_words(line)) <= HEADER_LABEL_MAX_WORDS and not _ends_sentence(line):
+            dropped.append(DroppedLine(number, line, HEADER_LABEL))
+        else:
+            return title, title_line, kept[position:]
+    return title, title_line, []
+
+
+def drop_trailing_labels(body: list[tuple[int, str]], dropped: list[DroppedLine]) -> list[tuple[int, str]]:
+    """Short lines after the last sentence are page labels, not anchor text: nothing follows."""
+    while body and is_anchor_fragment(body[-1][1]):
+        number, line = body.pop()
+        dropped.append(DroppedLine(number, line, TRAILING_LABEL))
+    return body
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip().endswith((".", "!", "?", "。", "！", "？", '"', "”"))
+
+
+def continues_open_quote(previous: str, line: str) -> bool:
+    """`line` closes a quotation that `previous` opened and left open (a quote split in two)."""
+    return previous.count('"') % 2 == 1 and line.count('"') % 2 == 1
+
+
+def merge_fragments(body: list[tuple[int, str]], lines: list[str]) -> list[Paragraph]:
+    """Join the lines a scraper split out of one paragraph back together.
+
+    An anchor fragment: the scraper cut a sentence at a link, so the line before ends where
+    the anchor began and the line after goes on from it; all three are one paragraph
+    (chains merge too). A split quote: a line that closes the quotation the previous line
+    left open continues that paragraph.
+    """
+    groups: list[list[tuple[int, str]]] = []
+    join_next = False
+    for number, line in body:
+        fragment = is_anchor_fragment(line)
+        # Only lines with nothing but blank lines between them were one paragraph: an
+        # advertisement or a page break in between means the page itself separated them.
+        adjacent = bool(groups) and all(not lines[i].strip() for i in range(groups[-1][-1][0], number - 1))
+        if adjacent and (
+            fragment or join_next or continues_open_quote(" ".join(t for _, t in groups[-1]), line)
+        ):
+            groups[-1].append((number, line))
+        else:
+            groups.append([(number, line)])
+        join_next = fragment
+    return [
+        Paragraph(index, " ".join(text for _, text in group), group[0][0], group[-1][0])
+        for index, group in enumerate(groups)
+    ]
