@@ -20,7 +20,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from triage.corpus import MANIFEST_COLUMNS, load_labeled, write_labeled  # noqa: E402
+from triage.corpus import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled  # noqa: E402
 from triage.ingest import ingest  # noqa: E402
 
 PASSES = ROOT / "data/labeled/passes"
@@ -28,6 +28,9 @@ PASSES = ROOT / "data/labeled/passes"
 # (and its retold quotes) with training. 001 and 003 together hold 43 of 151 paragraphs
 # and every label; test_split.py checks coverage and near-duplicates.
 TEST_ARTICLES = ("seed-001", "seed-003")
+
+# A settled label of "-" removes a row that ingestion makes (a near-duplicate; see below).
+DROPPED = "-"
 
 SETS = {
     "seed": {"raw": ROOT / "data/raw", "out": "paragraphs.csv"},
@@ -62,6 +65,9 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
             key = (article_id, paragraph.index)
             if key not in labels:
                 raise SystemExit(f"{final_path}: no label for {article_id} paragraph {paragraph.index}")
+            if labels[key] == DROPPED:
+                labels.pop(key)
+                continue
             rows.append({"article_id": article_id, "paragraph": paragraph.index, "text": paragraph.text,
                          "label": labels.pop(key)})
         info = meta.loc[article_id]
@@ -73,6 +79,8 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         })
     # What is left are standalone authored paragraphs (no raw file): text from the final file.
     for (article_id, paragraph), label in labels.items():
+        if label == DROPPED:
+            continue
         if source != "authored" or paragraph != 0:
             raise SystemExit(f"{final_path}: {article_id} paragraph {paragraph} matches no ingested paragraph")
         text = settled.loc[(settled.article_id == article_id) & (settled.paragraph == 0), "text"].iloc[0]
@@ -86,13 +94,41 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return frame, pd.DataFrame(manifest, columns=list(MANIFEST_COLUMNS))
 
 
+def drop_near_duplicates(rows: pd.DataFrame, training: pd.DataFrame, within: bool) -> pd.DataFrame:
+    """Remove rows that nearly duplicate a training row (and, `within`, an earlier row).
+
+    Of two near-duplicates inside one set the later row goes, standalone paragraphs before
+    article paragraphs, so that whole articles stay whole where possible.
+    """
+    order = rows.assign(standalone=rows["paragraph"].eq(0) & ~rows["article_id"].isin(ARTICLE_IDS))
+    order = order.sort_values(["standalone", "article_id", "paragraph"], ascending=[True, True, True])
+    texts = list(order["text"])
+    doomed = {i for i, _, _ in near_duplicate_pairs(texts, list(training["text"]))} if len(training) else set()
+    if within:
+        doomed |= {max(i, j) for i, j, _ in near_duplicate_pairs(texts, texts) if i != j}
+    kept = order.drop(order.index[sorted(doomed)]).drop(columns="standalone")
+    for row in order.iloc[sorted(doomed)].itertuples():
+        print(f"  near-duplicate dropped: {row.article_id} paragraph {row.paragraph}")
+    return kept.sort_values(["article_id", "paragraph"]).reset_index(drop=True)
+
+
+ARTICLE_IDS: set[str] = set()
+
+
 def main() -> None:
-    manifests = []
+    manifests, built_rows = [], {}
     for source, spec in SETS.items():
         built = build(source)
         if built is None:
             continue
         frame, manifest = built
+        ARTICLE_IDS.update(manifest["article_id"])
+        if source == "authored":
+            frame = drop_near_duplicates(frame, built_rows["seed"], within=True)
+        elif source == "ood":
+            training = pd.concat([built_rows["seed"], built_rows.get("authored", frame.iloc[:0])])
+            frame = drop_near_duplicates(frame, training, within=False)
+        built_rows[source] = frame
         write_labeled(frame, ROOT / "data/labeled" / spec["out"])
         manifests.append(manifest)
         print(f"{spec['out']}: {len(frame)} rows, {len(manifest)} articles")

@@ -48,11 +48,14 @@ DEFAULT_DATA_DIR = Path("data/labeled")
 DEFAULT_MANIFEST = Path("data/articles.csv")
 
 # Near-duplicate measure: the share of the shorter paragraph's word 3-grams that also occur
-# in the other one (containment). Two seed articles that retell the same lawsuit score
-# 0.35; the next closest cross-article pair of seed paragraphs shares one stock phrase
-# (0.22). At 0.3 a retold paragraph counts as a duplicate and a shared phrase does not.
+# in the other one (containment), counted only when at least NEAR_DUPLICATE_MIN_SHARED
+# 3-grams are shared (so one stock phrase cannot make a short paragraph a duplicate).
+# Two seed articles that retell the same lawsuit score 0.35; the next closest
+# cross-article pair of seed paragraphs shares one stock phrase (0.22). At 0.3 a retold
+# paragraph counts as a duplicate and a shared phrase does not.
 SHINGLE_SIZE = 3
 NEAR_DUPLICATE_THRESHOLD = 0.3
+NEAR_DUPLICATE_MIN_SHARED = 5
 
 
 def text_sha1(text: str) -> str:
@@ -88,7 +91,7 @@ def near_duplicate_pairs(
         candidates = {j for gram in grams for j in index.get(gram, ())}
         for j in sorted(candidates):
             score = containment(grams, right_shingles[j])
-            if score >= threshold:
+            if score >= threshold and len(grams & right_shingles[j]) >= NEAR_DUPLICATE_MIN_SHARED:
                 pairs.append((i, j, score))
     return pairs
 
