@@ -1,0 +1,272 @@
+"""Scores, baselines, article tags and leave-one-article-out: the measurements every choice
+is made by. LOAO is defined once, in `loao_folds`, and everything else uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from triage.corpus import LABELS, TIE_BREAK_ORDER, near_duplicate_pairs
+from triage.features import CUE_LABELS, cue_counts
+from triage.tags import article_tags, true_tags
+
+
+# --- paragraph scores -----------------------------------------------------------------
+def classification_scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> dict:
+    """Per-label precision/recall/F1/support, accuracy, macro-F1 and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(labels), zero_division=0
+    )
+    per_label = {
+        label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                "support": int(s)}
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+    }
+    present = [label for label in labels if per_label[label]["support"] > 0]
+    macro_f1 = float(np.mean([per_label[label]["f1"] for label in present])) if present else 0.0
+    accuracy = float(np.mean([t == p for t, p in zip(y_true, y_pred, strict=True)])) if y_true else 0.0
+    return {
+        "n": len(y_true),
+        "accuracy": round(accuracy, 4),
+        "macro_f1": round(macro_f1, 4),
+        "per_label": per_label,
+        "confusion": {"labels": list(labels),
+                      "matrix": confusion_matrix(y_true, y_pred, labels=list(labels)).tolist()},
+    }
+
+
+def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> float:
+    return classification_scores(y_true, y_pred, labels)["macro_f1"]
+
+
+# --- baselines --------------------------------------------------------------------------
+def majority_baseline(train_labels: Sequence[str], n: int) -> list[str]:
+    """Every paragraph gets the most frequent training label."""
+    majority = pd.Series(list(train_labels)).value_counts().index[0]
+    return [majority] * n
+
+
+def keyword_baseline(texts: Sequence[str]) -> list[str]:
+    """The label whose cue phrases occur most often; ties by the taxonomy's order; none: other."""
+    predictions = []
+    for text in texts:
+        counts = dict(zip(CUE_LABELS, cue_counts(text), strict=True))
+        best = max(counts.values())
+        if best == 0:
+            predictions.append("other")
+        else:
+            predictions.append(next(label for label in TIE_BREAK_ORDER if counts.get(label) == best))
+    return predictions
+
+
+# --- article tags -----------------------------------------------------------------------
+def article_tag_scores(
+    articles: Sequence[tuple[Sequence[str], np.ndarray]],
+    labels: Sequence[str] = LABELS,
+    thresholds: Mapping[str, float] | float = 0.5,
+) -> dict:
+    """Micro precision/recall/F1 of article tags over (article, label) pairs.
+
+    `articles` holds, per article, its gold paragraph labels and its paragraphs'
+    probability rows; tags come from the one rule in `tags.article_tags`.
+    """
+    true_positive = false_positive = false_negative = 0
+    for gold_labels, probabilities in articles:
+        predicted = {tag["label"] for tag in article_tags(probabilities, labels, thresholds)}
+        gold = true_tags(gold_labels)
+        true_positive += len(predicted & gold)
+        false_positive += len(predicted - gold)
+        false_negative += len(gold - predicted)
+    precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
+    recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"articles": len(articles), "precision": round(precision, 4), "recall": round(recall, 4),
+            "micro_f1": round(f1, 4)}
+
+
+def group_articles(rows: pd.DataFrame, probabilities: np.ndarray) -> list[tuple[list[str], np.ndarray]]:
+    """(gold labels, probability rows) per article of `rows`, in paragraph order."""
+    rows = rows.reset_index(drop=True)
+    grouped = []
+    for _, article in rows.groupby("article_id", sort=True):
+        article = article.sort_values("paragraph")
+        grouped.append((list(article["label"]), probabilities[article.index.to_numpy()]))
+    return grouped
+
+
+def bootstrap_interval(
+    rows: pd.DataFrame, predictions: Sequence[str], n_resamples: int = 1000, seed: int = 0,
+    labels: Sequence[str] = LABELS,
+) -> tuple[float, float]:
+    """95% interval of macro-F1, resampling whole articles (paragraphs of one article are not
+    independent, so resampling paragraphs would make the interval too narrow)."""
+    rows = rows.reset_index(drop=True).assign(predicted=list(predictions))
+    by_article = [group for _, group in rows.groupby("article_id")]
+    if len(by_article) < 2:
+        return (float("nan"), float("nan"))
+    generator = np.random.default_rng(seed)
+    scores = []
+    for _ in range(n_resamples):
+        sample = pd.concat([by_article[i] for i in generator.integers(0, len(by_article), len(by_article))])
+        scores.append(macro_f1(sample["label"], sample["predicted"], labels))
+    low, high = np.percentile(scores, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
+# --- leave-one-article-out ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Fold:
+    article_id: str
+    train_index: np.ndarray  # positions in the rows given to loao_folds
+    test_index: np.ndarray
+
+
+def loao_folds(rows: pd.DataFrame, article_ids: set[str] | None = None) -> list[Fold]:
+    """The leave-one-article-out folds over `split == "train"` rows; the one definition.
+
+    Each fold holds out one article: a seed article's train rows, or an authored
+    multi-paragraph article (those in the manifest, `article_ids`; by default any article_id
+    with more than one row). Standalone authored paragraphs always train. Training rows that
+    nearly duplicate a held-out row (corpus.near_duplicate_pairs) are dropped from that fold.
+    Only the held-out article's rows are scored. `test` and `ood` rows never take part.
+    """
+    rows = rows.reset_index(drop=True)
+    train_positions = np.flatnonzero(rows["split"].to_numpy() == "train")
+    train_rows = rows.iloc[train_positions].reset_index(drop=True)
+    if article_ids is None:
+        counts = train_rows["article_id"].value_counts()
+        article_ids = set(counts[counts > 1].index)
+    texts = list(train_rows["text"])
+    duplicates: dict[int, set[int]] = {}
+    for i, j, _ in near_duplicate_pairs(texts, texts):
+        if i != j:
+            duplicates.setdefault(i, set()).add(j)
+    folds = []
+    article_column = train_rows["article_id"].to_numpy()
+    for article_id in sorted(set(article_column) & set(article_ids)):
+        held_out = np.flatnonzero(article_column == article_id)
+        excluded = set(held_out.tolist())
+        for i in held_out:
+            excluded |= duplicates.get(int(i), set())
+        keep = np.array([i for i in range(len(train_rows)) if i not in excluded], dtype=int)
+        folds.append(Fold(article_id, train_positions[keep], train_positions[held_out]))
+    return folds
+
+
+def out_of_fold_probabilities(
+    rows: pd.DataFrame, settings, article_ids: set[str] | None = None, titles: Mapping[str, str] | None = None,
+    n_jobs: int = 2, labels: Sequence[str] = LABELS,
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """Out-of-fold paragraph probabilities from `loao_folds`, one fitted model per fold.
+
+    Returns the scored rows (each held-out row once), their probability matrix (columns in
+    `labels` order), and each held-out article's title probabilities (when `titles` names it).
+    """
+    from joblib import Parallel, delayed
+
+    rows = rows.reset_index(drop=True)
+    folds = loao_folds(rows, article_ids)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_and_score_fold)(rows, fold, settings, (titles or {}).get(fold.article_id), labels)
+        for fold in folds
+    )
+    index = np.concatenate([fold.test_index for fold in folds])
+    probabilities = np.vstack([result[0] for result in results])
+    title_probabilities = {fold.article_id: result[1] for fold, result in zip(folds, results, strict=True)
+                           if result[1] is not None}
+    return rows.iloc[index].reset_index(drop=True), probabilities, title_probabilities
+
+
+def _fit_and_score_fold(rows, fold, settings, title, labels):
+    from triage.model import fit_pipeline
+
+    train = rows.iloc[fold.train_index]
+    pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
+    columns = [list(pipeline.classes_).index(label) for label in labels]
+    held_out = rows.iloc[fold.test_index]
+    probabilities = pipeline.predict_proba(list(held_out["text"]))[:, columns]
+    title_probabilities = pipeline.predict_proba([title])[0][columns] if title else None
+    return probabilities, title_probabilities
+
+
+def predicted_labels(probabilities: np.ndarray, labels: Sequence[str] = LABELS) -> list[str]:
+    return [labels[i] for i in np.argmax(probabilities, axis=1)]
+
+
+def contextualise_by_article(
+    rows: pd.DataFrame, probabilities: np.ndarray, context_model, title_probabilities: Mapping | None = None
+) -> np.ndarray:
+    """Apply an ArticleContextModel's mixing to each article of `rows` (in paragraph order)."""
+    rows = rows.reset_index(drop=True)
+    mixed = np.array(probabilities, dtype=float, copy=True)
+    for article_id, article in rows.groupby("article_id"):
+        order = article.sort_values("paragraph").index.to_numpy()
+        title = (title_probabilities or {}).get(article_id)
+        mixed[order] = context_model.contextualise(probabilities[order], title)
+    return mixed
+
+
+# --- a whole report on a model ------------------------------------------------------------
+def model_probabilities(model, rows: pd.DataFrame, titles: Mapping[str, str] | None = None,
+                        context: bool = True) -> np.ndarray:
+    """Probabilities of a loaded TriageModel for `rows`, article by article when in context."""
+    rows = rows.reset_index(drop=True)
+    own = model.paragraph_probabilities(list(rows["text"]))
+    if not context:
+        return own
+    title_probabilities = {}
+    if titles and model.context_model.context_title_weight:
+        present = [(article_id, titles[article_id]) for article_id in rows["article_id"].unique()
+                   if titles.get(article_id)]
+        if present:
+            matrix = model.paragraph_probabilities([title for _, title in present])
+            title_probabilities = {article_id: matrix[i] for i, (article_id, _) in enumerate(present)}
+    return contextualise_by_article(rows, own, model.context_model, title_probabilities)
+
+
+def evaluation_report(model, rows: pd.DataFrame, train_labels: Sequence[str],
+                      manifest: pd.DataFrame | None = None, context: bool = True,
+                      n_resamples: int = 1000) -> dict:
+    """Paragraph scores, article-tag scores, baselines, and for several articles an interval
+    and the breakdown by register and by Alibaba versus other articles."""
+    rows = rows.reset_index(drop=True)
+    titles = dict(zip(manifest["article_id"], manifest["title"], strict=True)) if manifest is not None else {}
+    probabilities = model_probabilities(model, rows, titles, context)
+    predicted = predicted_labels(probabilities, model.labels)
+    tag_thresholds, _ = model._thresholds(context)
+    report = {
+        "rows": len(rows),
+        "context": context,
+        "model": classification_scores(rows["label"], predicted),
+        "article_tags": article_tag_scores(group_articles(rows, probabilities), model.labels, tag_thresholds),
+        "baselines": {
+            "majority": macro_f1(rows["label"], majority_baseline(train_labels, len(rows))),
+            "keyword": macro_f1(rows["label"], keyword_baseline(list(rows["text"]))),
+        },
+    }
+    if rows["article_id"].nunique() >= 5:
+        report["model"]["macro_f1_interval"] = bootstrap_interval(rows, predicted, n_resamples)
+    if manifest is not None:
+        report["by_group"] = _breakdown(rows, predicted, manifest)
+    return report
+
+
+def _breakdown(rows: pd.DataFrame, predicted: Sequence[str], manifest: pd.DataFrame) -> dict:
+    info = manifest.set_index("article_id")
+    rows = rows.assign(predicted=list(predicted))
+    known = rows["article_id"].isin(info.index)
+    rows = rows[known]
+    breakdown = {}
+    for column in ("register", "about_alibaba"):
+        for value, group in rows.groupby(rows["article_id"].map(info[column])):
+            breakdown[f"{column}={value}"] = {
+                "rows": len(group), "articles": int(group["article_id"].nunique()),
+                "macro_f1": macro_f1(group["label"], group["predicted"]),
+            }
+    return breakdown

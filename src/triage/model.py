@@ -1,0 +1,348 @@
+"""The paragraph classifier as one scikit-learn `Pipeline`, and its card + model file.
+
+A model is two files: a JSON card that people and programs can read (labels, settings,
+thresholds, training data hashes, scores, versions) and a content-addressed skops file
+beside it, named and hashed by the card. Loading never runs code from the file: the card
+must name a `.skops` file whose sha256 matches, and every type the file would build must
+be on ALLOWED_TYPES below, checked with skops before anything is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from triage.atomic import atomic_write_bytes, atomic_write_text
+from triage.errors import ModelRefused
+from triage.features import CueLexicon, TextNormalizer
+
+CARD_FORMAT = "triage-model-card/1"
+DEFAULT_MODEL_PATH = Path("models/triage.json")
+MODEL_FILE_PATTERN = re.compile(r"^triage\.[0-9a-f]{12}\.skops$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every hyperparameter of the pipeline; the card records them all."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] | None = (2, 5)
+    sublinear_tf: bool = True
+    stop_words: str | None = None
+    min_df: int = 2
+    max_df: float = 0.9
+    C: float = 4.0
+    class_weight: str | None = "balanced"
+    mask_names: bool = True
+    mask_numbers: bool = True
+    mask_unknown_names: bool = True
+    cue_lexicon: bool = True
+    cue_weight: float = 1.0
+    calibration: str = "none"  # none | sigmoid | isotonic
+    calibration_folds: int = 5
+    # Article context (see ArticleContextModel): weight of the article mean, window weight.
+    context_lambda: float = 0.0
+    context_window: float = 0.0
+    context_title_weight: float = 0.0
+    random_state: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Settings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        converted = {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+        return cls(**converted)
+
+    def replace(self, **changes: Any) -> Settings:
+        return Settings.from_dict({**self.to_dict(), **changes})
+
+
+class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
+    """Logistic regression whose probabilities are optionally calibrated on held-out articles.
+
+    With `calibration` "sigmoid" or "isotonic", `fit(X, y, groups=article_ids)` calibrates on
+    at most `calibration_folds` folds that never split an article (an article's paragraphs
+    share words, so calibrating on its own paragraphs would be over-confident). `coef_` is
+    the mean of the fold models' coefficients, so explanations describe what predicts.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight=None, calibration: str = "none",
+                 calibration_folds: int = 5, random_state: int = 0):
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration = calibration
+        self.calibration_folds = calibration_folds
+        self.random_state = random_state
+
+    def _base(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000,
+                                  random_state=self.random_state)
+
+    def fit(self, X, y, groups=None):
+        y = np.asarray(y)
+        if self.calibration == "none":
+            self.estimator_ = self._base().fit(X, y)
+            self.classes_ = self.estimator_.classes_
+            self.coef_ = self.estimator_.coef_
+            self.intercept_ = self.estimator_.intercept_
+            return self
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.model_selection import GroupKFold
+
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        n_splits = max(2, min(self.calibration_folds, len(np.unique(groups))))
+        splits = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
+        self.estimator_ = CalibratedClassifierCV(self._base(), method=self.calibration, cv=splits).fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        fold_models = [calibrated.estimator for calibrated in self.estimator_.calibrated_classifiers_]
+        self.coef_ = np.mean([model.coef_ for model in fold_models], axis=0)
+        self.intercept_ = np.mean([model.intercept_ for model in fold_models], axis=0)
+        return self
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def build_pipeline(settings: Settings = Settings()) -> Pipeline:
+    """Text in, label probabilities out: normalise -> TF-IDF (+ cues) -> classifier."""
+    features = [
+        ("words", _tfidf(settings, analyzer="word", ngram_range=settings.word_ngrams)),
+    ]
+    if settings.char_ngrams:
+        features.append(("chars", _tfidf(settings, analyzer="char_wb", ngram_range=settings.char_ngrams)))
+    if settings.cue_lexicon:
+        features.append(("cues", CueLexicon(weight=settings.cue_weight)))
+    return Pipeline([
+        ("normalise", TextNormalizer(mask_names=settings.mask_names, mask_numbers=settings.mask_numbers,
+                                     mask_unknown_names=settings.mask_unknown_names)),
+        ("features", FeatureUnion(features)),
+        ("classify", GroupCalibratedLogisticRegression(
+            C=settings.C, class_weight=settings.class_weight, calibration=settings.calibration,
+            calibration_folds=settings.calibration_folds, random_state=settings.random_state)),
+    ])
+
+
+def _tfidf(settings: Settings, analyzer: str, ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram_range), sublinear_tf=settings.sublinear_tf,
+                           stop_words=settings.stop_words if analyzer == "word" else None,
+                           min_df=settings.min_df, max_df=settings.max_df, lowercase=True,
+                           dtype=np.float32)
+
+
+def fit_pipeline(settings: Settings, texts, labels, groups=None) -> Pipeline:
+    pipeline = build_pipeline(settings)
+    return pipeline.fit(list(texts), list(labels), classify__groups=groups)
+
+
+class ArticleContextModel(BaseEstimator):
+    """Label paragraphs in the light of their article, around an unchanged paragraph model.
+
+    p'(paragraph) is proportional to p + lambda * (mean p of the article) + window * (mean p of
+    the neighbouring paragraphs) + title_weight * p(title), renormalised to sum to 1. A
+    standalone paragraph is an article of one: its mean is itself, so context leaves its
+    ranking unchanged.
+    """
+
+    def __init__(self, paragraph_model=None, context_lambda: float = 0.5, context_window: float = 0.0,
+                 context_title_weight: float = 0.0):
+        self.paragraph_model = paragraph_model
+        self.context_lambda = context_lambda
+        self.context_window = context_window
+        self.context_title_weight = context_title_weight
+
+    @property
+    def classes_(self):
+        return self.paragraph_model.classes_
+
+    def contextualise(self, probabilities: np.ndarray, title_probabilities: np.ndarray | None = None) -> np.ndarray:
+        """In-context probabilities for one article's paragraph probabilities (rows)."""
+        probabilities = np.asarray(probabilities, dtype=float)
+        if len(probabilities) == 0:
+            return probabilities
+        mixed = probabilities + self.context_lambda * probabilities.mean(axis=0, keepdims=True)
+        if self.context_window:
+            padded = np.vstack([probabilities[:1] * 0, probabilities, probabilities[:1] * 0])
+            counts = np.array([(i > 0) + (i < len(probabilities) - 1) for i in range(len(probabilities))])
+            neighbours = (padded[:-2] + padded[2:]) / np.maximum(counts, 1)[:, None]
+            mixed = mixed + self.context_window * neighbours
+        if self.context_title_weight and title_probabilities is not None:
+            mixed = mixed + self.context_title_weight * np.asarray(title_probabilities, dtype=float).reshape(1, -1)
+        return mixed / mixed.sum(axis=1, keepdims=True)
+
+    def predict_article_proba(self, paragraphs: list[str], title: str | None = None):
+        """(own probabilities, in-context probabilities) for one article's paragraphs."""
+        own = self.paragraph_model.predict_proba(list(paragraphs))
+        title_probabilities = (
+            self.paragraph_model.predict_proba([title])[0] if title and self.context_title_weight else None
+        )
+        return own, self.contextualise(own, title_probabilities)
+
+
+# --- the allowlist ----------------------------------------------------------------------
+# Every type a triage model file may contain. skops refuses to build anything else; we
+# refuse the file before skops is asked if get_untrusted_types() names a type not here.
+ALLOWED_TYPES = frozenset({
+    "builtins.slice",
+    "collections.defaultdict",
+    "numpy.dtype",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.ndarray",
+    "numpy.str_",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.isotonic.IsotonicRegression",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.pipeline.Pipeline",
+    "triage.features.CueLexicon",
+    "triage.features.TextNormalizer",
+    "triage.model.ArticleContextModel",
+    "triage.model.GroupCalibratedLogisticRegression",
+})
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def dumps_model(model) -> bytes:
+    import skops.io as sio
+
+    return sio.dumps(model)
+
+
+# --- saving: new model file, then the card (the commit point), then the old file goes ---
+def _write_model_file(directory: Path, data: bytes) -> Path:
+    digest = hashlib.sha256(data).hexdigest()
+    path = directory / f"triage.{digest[:12]}.skops"
+    if not (path.exists() and sha256_file(path) == digest):
+        atomic_write_bytes(path, data)
+    return path
+
+
+def _commit_card(card_path: Path, card: dict) -> None:
+    atomic_write_text(card_path, json.dumps(card, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+
+
+def _remove_stale_model_file(directory: Path, previous_name: str | None, current_name: str) -> None:
+    if previous_name and previous_name != current_name and MODEL_FILE_PATTERN.match(previous_name):
+        (directory / previous_name).unlink(missing_ok=True)
+
+
+def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) -> dict:
+    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable."""
+    card_path = Path(card_path)
+    directory = card_path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    previous_name = _previous_model_name(card_path)
+    data = dumps_model(model)
+    model_path = _write_model_file(directory, data)
+    card = {**card, "format": CARD_FORMAT,
+            "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()}}
+    _commit_card(card_path, card)
+    _remove_stale_model_file(directory, previous_name, model_path.name)
+    return card
+
+
+def _previous_model_name(card_path: Path) -> str | None:
+    try:
+        return json.loads(card_path.read_text(encoding="utf-8"))["model_file"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# --- loading ------------------------------------------------------------------------------
+RETRAIN = "retrain with `triage train`"
+
+
+def read_card(card_path: Path | str) -> dict:
+    """The card at `card_path`, or ModelRefused saying why it is not one."""
+    card_path = Path(card_path)
+    if not card_path.exists():
+        raise ModelRefused(f"no model at {card_path}: {RETRAIN} (or pass --model / set TRIAGE_MODEL)")
+    if card_path.is_dir():
+        raise ModelRefused(f"{card_path} is a directory, not a model card (the JSON file `triage train` writes)")
+    try:
+        with open(card_path, encoding="utf-8") as stream:
+            card = json.loads(stream.read(1 << 22))
+    except (UnicodeDecodeError, ValueError):
+        raise ModelRefused(f"{card_path} is not a triage model card (expected the JSON card `triage train` writes)") from None
+    except OSError as exc:
+        raise ModelRefused(f"cannot read model card {card_path}: {exc.strerror}") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise ModelRefused(f"{card_path} is not a triage model card (no format {CARD_FORMAT!r})")
+    return card
+
+
+def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
+    """The estimator a card names, after checking its name, hash, versions and types."""
+    card_path = Path(card_path)
+    card = read_card(card_path)
+    model_file = card.get("model_file") or {}
+    name = str(model_file.get("name", ""))
+    if not MODEL_FILE_PATTERN.match(name):
+        raise ModelRefused(f"{card_path}: model file {name!r} is not a triage .skops file; {RETRAIN}")
+    path = card_path.parent / name
+    if not path.is_file():
+        raise ModelRefused(f"{card_path}: its model file {name} is missing; {RETRAIN}")
+    if sha256_file(path) != model_file.get("sha256"):
+        raise ModelRefused(f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}")
+    _check_versions(card, card_path)
+    return _load_skops(path), card
+
+
+def _check_versions(card: dict, card_path: Path) -> None:
+    import sklearn
+
+    trained = str(card.get("versions", {}).get("scikit-learn", ""))
+    if trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
+        raise ModelRefused(
+            f"{card_path}: saved with scikit-learn {trained or 'unknown'}, this is {sklearn.__version__}; {RETRAIN}"
+        )
+
+
+def _load_skops(path: Path):
+    import skops.io as sio
+
+    try:
+        untrusted = set(sio.get_untrusted_types(file=path))
+    except Exception as exc:  # not a zip, no schema, corrupt: all mean "not a skops file"
+        raise ModelRefused(f"{path} is not a readable skops file ({type(exc).__name__}); {RETRAIN}") from None
+    refused = sorted(untrusted - ALLOWED_TYPES)
+    if refused:
+        raise ModelRefused(f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it")
+    try:
+        return sio.load(path, trusted=sorted(untrusted))
+    except Exception as exc:
+        raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
+
+
