@@ -5,20 +5,30 @@
     result = model.predict_article(text)          # ingest, label in context, tag
     result.tags, [p.label for p in result.paragraphs]
     model.predict_paragraphs(["Amazon removed 6 million listings."])
+
+Names are imported on first use, so `import triage` (and `triage --help`) stays quick.
 """
 
 __version__ = "0.1.0"
 
-from triage.corpus import LABELS, load_labeled  # noqa: E402
-from triage.ingest import ingest  # noqa: E402
-from triage.predict import TriageModel, load_model  # noqa: E402
+_PUBLIC = {
+    "LABELS": ("triage.corpus", "LABELS"),
+    "load_labeled": ("triage.corpus", "load_labeled"),
+    "ingest": ("triage.ingest", "ingest"),
+    "load_model": ("triage.predict", "load_model"),
+    "TriageModel": ("triage.predict", "TriageModel"),
+    "train": ("triage.train", "train"),
+    "evaluate": ("triage.report", "split_report"),
+}
 
 
-def train(*args, **kwargs):
-    """Train and save a model (see triage.train.train); imported lazily, it is heavy."""
-    from triage.train import train as _train
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        from importlib import import_module
 
-    return _train(*args, **kwargs)
+        module, attribute = _PUBLIC[name]
+        return getattr(import_module(module), attribute)
+    raise AttributeError(f"module 'triage' has no attribute {name!r}")
 
 
-__all__ = ["LABELS", "TriageModel", "ingest", "load_labeled", "load_model", "train", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]

@@ -184,15 +184,16 @@ def out_of_fold_probabilities(
 
 
 def _fit_and_score_fold(rows, fold, settings, title, labels):
-    from triage.model import fit_pipeline
+    from triage.model import align_probabilities, fit_pipeline
 
     train = rows.iloc[fold.train_index]
     pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
-    columns = [list(pipeline.classes_).index(label) for label in labels]
     held_out = rows.iloc[fold.test_index]
-    probabilities = pipeline.predict_proba(list(held_out["text"]))[:, columns]
-    title_probabilities = pipeline.predict_proba([title])[0][columns] if title else None
-    return probabilities, title_probabilities
+    texts = list(held_out["text"]) + ([title] if title else [])
+    probabilities = align_probabilities(pipeline.classes_, pipeline.predict_proba(texts), labels)
+    if title:
+        return probabilities[:-1], probabilities[-1]
+    return probabilities, None
 
 
 def predicted_labels(probabilities: np.ndarray, labels: Sequence[str] = LABELS) -> list[str]:

@@ -148,6 +148,16 @@ def _tfidf(settings: Settings, analyzer: str, ngram_range):
                            dtype=np.float32)
 
 
+def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarray:
+    """Probability columns in `labels` order; a label the model never saw gets 0."""
+    aligned = np.zeros((probabilities.shape[0], len(labels)))
+    position = {label: i for i, label in enumerate(classes)}
+    for column, label in enumerate(labels):
+        if label in position:
+            aligned[:, column] = probabilities[:, position[label]]
+    return aligned
+
+
 def fit_pipeline(settings: Settings, texts, labels, groups=None) -> Pipeline:
     pipeline = build_pipeline(settings)
     return pipeline.fit(list(texts), list(labels), classify__groups=groups)

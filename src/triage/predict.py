@@ -11,7 +11,7 @@ import numpy as np
 
 from triage.errors import UsageError
 from triage.ingest import Article, ingest
-from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, load_model_file
+from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, align_probabilities, load_model_file
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, article_tags, needs_review
 
 MODEL_ENVIRONMENT_VARIABLE = "TRIAGE_MODEL"
@@ -67,7 +67,6 @@ class TriageModel:
         self.card = card
         self.path = path
         self.labels: list[str] = list(card["labels"])
-        self._columns = [list(self.pipeline.classes_).index(label) for label in self.labels]
 
     @property
     def short_sha(self) -> str:
@@ -83,7 +82,8 @@ class TriageModel:
         """Context-free probabilities, columns in `self.labels` order."""
         if len(texts) == 0:
             return np.zeros((0, len(self.labels)))
-        return self.pipeline.predict_proba([str(text) for text in texts])[:, self._columns]
+        probabilities = self.pipeline.predict_proba([str(text) for text in texts])
+        return align_probabilities(self.pipeline.classes_, probabilities, self.labels)
 
     def predict_paragraphs(self, texts: Sequence[str], explain: bool = False) -> list[ParagraphPrediction]:
         """Each text labelled as one paragraph on its own (no article context)."""
@@ -144,6 +144,9 @@ class TriageModel:
         classes = list(classifier.classes_)
         explanations = []
         for row, column in enumerate(label_columns):
+            if self.labels[column] not in classes:
+                explanations.append([])
+                continue
             weights = classifier.coef_[classes.index(self.labels[column])]
             start, end = matrix.indptr[row], matrix.indptr[row + 1]
             indices, values = matrix.indices[start:end], matrix.data[start:end]

@@ -1,0 +1,264 @@
+"""The `triage` command: typer commands that parse options, call the library and print.
+
+Data goes to stdout; progress, warnings and summaries go to stderr. Every error is one line
+`error: ...` with the exit code of its class in errors.py; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage import __version__
+from triage.errors import EXIT_UNEXPECTED, EXIT_USAGE, BadInput, QualityFloorNotMet, TriageError
+
+app = typer.Typer(
+    name="triage",
+    help="Tag news about counterfeit goods, paragraph by paragraph, with the topics analysts route by.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+DEBUG = {"on": False}
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option("--model", "-m", help="Model card to use. [default: $TRIAGE_MODEL or models/triage.json]",
+                 show_default=False),
+]
+DataOption = Annotated[Path, typer.Option("--data", help="Labelled folder (paragraphs.csv, authored.csv, ood.csv) or one CSV.")]
+
+
+class Split(str, Enum):
+    test = "test"
+    ood = "ood"
+
+
+class ReportFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class Unit(str, Enum):
+    article = "article"
+    paragraph = "paragraph"
+
+
+def say(message: str) -> None:
+    """A message for people: stderr, so stdout stays data."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+) -> None:
+    """Tag news about counterfeit goods, paragraph by paragraph.
+
+    Example: triage predict data/raw/004_26175a559591074b.txt
+    """
+    DEBUG["on"] = debug
+    if version:
+        print(f"triage {__version__}")
+        raise typer.Exit()
+
+
+@app.command("train")
+def train_command(
+    data: DataOption = Path("data/labeled"),
+    model: Annotated[Path, typer.Option("--model", "-m", help="Card to write; an existing model there is replaced (that is what train is for).")] = Path("models/triage.json"),
+    no_authored: Annotated[bool, typer.Option("--no-authored", help="Leave the authored paragraphs out of training.")] = False,
+    use_all: Annotated[bool, typer.Option("--all", help="Fit on every row but ood (test rows too); held-out scores then mean nothing.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")] = 2,
+) -> None:
+    """Fit the model on the train split, choose its thresholds by leave-one-article-out, save it.
+
+    Replaces the model at --model: the new model file is written first, then the card
+    (the commit point), then the old model file is removed.
+
+    Example: triage train --data data/labeled --model models/triage.json
+    """
+    from triage.train import summary_lines, train
+
+    result = train(data, model, include_authored=not no_authored, use_all=use_all, n_jobs=jobs, progress=say)
+    for line in summary_lines(result.card):
+        say(line)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model: ModelOption = None,
+    data: DataOption = Path("data/labeled"),
+    split: Annotated[Split, typer.Option("--split", help="Rows to score: the held-out seed paragraphs or the out-of-domain set.")] = Split.test,
+    cv: Annotated[bool, typer.Option("--cv", help="Leave-one-article-out on the train rows instead (slow: one fit per article).")] = False,
+    output_format: Annotated[ReportFormat, typer.Option("--format", help="table for people, json for programs.")] = ReportFormat.table,
+    min_macro_f1: Annotated[float | None, typer.Option("--min-macro-f1", min=0.0, max=1.0, help="Exit 5 if macro-F1 is below this floor.")] = None,
+    no_context: Annotated[bool, typer.Option("--no-context", help="Score paragraphs without article context.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for --cv.")] = 2,
+) -> None:
+    """Score the model: per-label precision/recall/F1/support, macro-F1, confusion matrix,
+    article-tag micro-F1, beside a majority and a keyword baseline on the same rows.
+
+    Example: triage evaluate --split ood --format json
+    """
+    from triage.report import cross_validation_report, render_report, split_report
+
+    if cv:
+        report = cross_validation_report(model, data, context=not no_context, n_jobs=jobs, progress=say)
+    else:
+        report = split_report(model, data, split.value, context=not no_context)
+    print(json.dumps(report, indent=2) if output_format == ReportFormat.json else render_report(report), end="\n")
+    if min_macro_f1 is not None and report["model"]["macro_f1"] < min_macro_f1:
+        raise QualityFloorNotMet(f"macro-F1 {report['model']['macro_f1']:.3f} is below the floor {min_macro_f1:.3f}")
+
+
+@app.command("predict")
+def predict_command(
+    paths: Annotated[list[str], typer.Argument(help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.", show_default=False)],
+    model: ModelOption = None,
+    output_format: Annotated[OutputFormat | None, typer.Option("--format", help="table (people; default on a terminal), jsonl (default otherwise) or csv.", show_default=False)] = None,
+    unit: Annotated[Unit, typer.Option("--unit", help="article: ingest, label in context, tag; paragraph: each input is one paragraph as it is.")] = Unit.article,
+    threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Tag threshold for every label, instead of the card's.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let -o replace an existing file.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")] = False,
+    no_context: Annotated[bool, typer.Option("--no-context", help="Label article paragraphs without article context.")] = False,
+    text_column: Annotated[str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")] = "text",
+    id_column: Annotated[str, typer.Option("--id-column", help="Id column of .csv/.jsonl input.")] = "id",
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8.")] = None,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")] = 20_000_000,
+) -> None:
+    """Label each paragraph and tag each article.
+
+    Example: triage predict data/raw/004_26175a559591074b.txt --format table
+    """
+    from triage.io import check_output_target
+    from triage.report import predict_records
+
+    if output is not None:
+        check_output_target(output, force)
+    chosen = output_format or (OutputFormat.table if sys.stdout.isatty() and output is None else OutputFormat.jsonl)
+    text = predict_records(
+        paths, model_path=model, output_format=chosen.value, unit=unit.value, threshold=threshold, explain=explain,
+        context=not no_context, text_column=text_column, id_column=id_column, encoding=encoding,
+        max_bytes=max_bytes, warn=_warner(strict),
+    )
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from triage.io import write_output
+
+        write_output(output, text, force)
+        say(f"wrote {output}")
+
+
+@app.command("ingest")
+def ingest_command(
+    path: Annotated[str, typer.Argument(help="A scraped article (.txt) or - for stdin.", show_default=False)],
+    show_dropped: Annotated[bool, typer.Option("--show-dropped", help="Also list every dropped line and the rule that dropped it.")] = False,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Decode with this encoding instead of UTF-8.")] = None,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this.")] = 20_000_000,
+) -> None:
+    """Show the title and paragraphs ingestion keeps, with their raw line spans.
+
+    Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
+    """
+    from triage.ingest import ingest
+    from triage.io import read_stdin, read_text
+
+    text = read_stdin(encoding, max_bytes) if path == "-" else read_text(Path(path), encoding, max_bytes)
+    if not text.strip():
+        raise BadInput(f"{path}: empty or whitespace only")
+    article = ingest(text)
+    print(f"title (line {article.title_line}): {article.title}" if article.title else "title: (none found)")
+    for paragraph in article.paragraphs:
+        print(f"[{paragraph.index}] lines {paragraph.first_line}-{paragraph.last_line}: {paragraph.text}")
+    if show_dropped:
+        for line in article.dropped:
+            print(f"dropped line {line.line} ({line.rule}): {line.text.strip()}")
+
+
+@app.command("validate")
+def validate_command(data: DataOption = Path("data/labeled")) -> None:
+    """Check the labelled files against the schema; exit 3 naming the file, row and problem.
+
+    Example: triage validate --data data/labeled
+    """
+    from triage.corpus import load_labeled
+
+    rows = load_labeled(data)
+    counts = rows.groupby(["source", "split"]).size()
+    print(f"ok: {len(rows)} labelled rows in {data}")
+    for (source, split), count in counts.items():
+        print(f"  {source:<9} {split:<6} {count}")
+
+
+def _warner(strict: bool):
+    def warn(message: str) -> None:
+        if strict:
+            raise BadInput(f"{message} (--strict)")
+        say(f"warning: {message}")
+
+    return warn
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turn errors into one line and an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="triage", standalone_mode=False)
+        return 0
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        say("error: aborted")
+        return 130
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, missing argument
+        say(f"error: {exc.format_message()}")
+        return EXIT_USAGE
+    except TriageError as exc:
+        if DEBUG["on"]:
+            raise
+        say(f"error: {exc}")
+        return exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        say("error: interrupted")
+        return 130
+    except Exception as exc:
+        if DEBUG["on"]:
+            raise
+        say(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_UNEXPECTED
+
+
+def _silence_stdout() -> None:
+    """After the reader closed the pipe, point stdout at /dev/null so exit does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run() -> None:
+    sys.exit(main())

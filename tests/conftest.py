@@ -1,0 +1,39 @@
+"""Shared fixtures: one trained model per test session (training runs LOAO, so it is slow)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """The bundled data trained with the chosen settings into a session folder."""
+    from triage.train import train
+
+    folder = tmp_path_factory.mktemp("model")
+    return train(ROOT / "data/labeled", folder / "triage.json", manifest_path=ROOT / "data/articles.csv", n_jobs=2)
+
+
+@pytest.fixture()
+def model_copy(trained, tmp_path):
+    """A private copy of the trained card and model file, safe to damage."""
+    import shutil
+
+    card = trained.model_path
+    shutil.copy(card, tmp_path / card.name)
+    name = trained.card["model_file"]["name"]
+    shutil.copy(card.parent / name, tmp_path / name)
+    return tmp_path / card.name
+
+
+@pytest.fixture()
+def in_repo(monkeypatch):
+    """Run with the repository as working directory (the CLI's defaults are relative to it)."""
+    monkeypatch.chdir(ROOT)
+    return ROOT

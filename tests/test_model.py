@@ -1,0 +1,196 @@
+"""The model file and its card: what is saved, what loading refuses, and saving under faults."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import triage.model as model_module
+from triage.corpus import LABELS
+from triage.errors import ModelRefused
+from triage.model import ALLOWED_TYPES, ArticleContextModel, Settings, dumps_model, fit_pipeline, save_model
+from triage.predict import load_model
+
+TEXTS = [
+    "The court granted an injunction against the seller of fake shoes.",
+    "The platform removed two million listings with its detection technology.",
+    "The brand accused the marketplace of paying lip service to the problem.",
+    "The trade office kept the market on its notorious markets list.",
+    "The brand opened a flagship store to reach young shoppers.",
+    "The company was founded in 1999 and is based in the capital.",
+] * 3
+
+
+def _tiny_model(seed_text: str = "") -> ArticleContextModel:
+    settings = Settings(min_df=1, char_ngrams=None)
+    pipeline = fit_pipeline(settings, TEXTS + [seed_text or TEXTS[0]], list(LABELS[i % 6] for i in range(18)) + ["legal_action"])
+    return ArticleContextModel(pipeline, 0.5)
+
+
+def _card() -> dict:
+    import sklearn
+
+    return {"labels": list(LABELS), "versions": {"scikit-learn": sklearn.__version__}, "thresholds": {}}
+
+
+def _forge_card(tmp_path: Path, payload: bytes, name: str) -> Path:
+    """A card whose recorded sha256 matches the file it names (a forger can always do this)."""
+    (tmp_path / name).write_bytes(payload)
+    card = {**_card(), "format": model_module.CARD_FORMAT,
+            "model_file": {"name": name, "sha256": hashlib.sha256(payload).hexdigest()}}
+    path = tmp_path / "triage.json"
+    path.write_text(json.dumps(card))
+    return path
+
+
+def test_a_saved_model_loads_and_predicts_the_same(tmp_path):
+    estimator = _tiny_model()
+    card = save_model(estimator, _card(), tmp_path / "triage.json")
+    model = load_model(tmp_path / "triage.json")
+    assert card["model_file"]["name"].startswith("triage.") and card["model_file"]["name"].endswith(".skops")
+    expected = estimator.paragraph_model.predict_proba(TEXTS)
+    assert np.allclose(model.pipeline.predict_proba(TEXTS), expected)
+
+
+def test_model_file_name_is_content_addressed(tmp_path):
+    card = save_model(_tiny_model(), _card(), tmp_path / "triage.json")
+    data = (tmp_path / card["model_file"]["name"]).read_bytes()
+    assert card["model_file"]["name"] == f"triage.{hashlib.sha256(data).hexdigest()[:12]}.skops"
+
+
+def test_every_type_in_a_trained_model_is_on_the_allowlist(trained):
+    import skops.io as sio
+
+    untrusted = set(sio.get_untrusted_types(data=dumps_model(trained.model.context_model)))
+    assert untrusted <= ALLOWED_TYPES
+
+
+def test_card_records_what_the_issue_asks_for(trained):
+    card = trained.card
+    for key in ("labels", "taxonomy_version", "settings", "thresholds", "training", "versions", "created",
+                "scores", "model_file", "review_rule"):
+        assert key in card, key
+    assert set(card["thresholds"]["context"]["tags"]) == set(LABELS) - {"other"}
+    assert 0 < card["thresholds"]["context"]["review"] < 1
+    assert all(len(digest) == 64 for digest in card["training"]["files"].values())
+    assert {"scikit-learn", "numpy", "python", "triage"} <= set(card["versions"])
+    assert {"loao", "test", "ood"} <= set(card["scores"])
+    assert "context_lambda" in card["settings"]
+
+
+# --- loading refuses ---------------------------------------------------------------------
+def test_a_skops_file_carrying_os_system_is_refused_before_anything_is_built(tmp_path, monkeypatch):
+    import skops.io as sio
+
+    payload = sio.dumps({"run": os.system})
+    card = _forge_card(tmp_path, payload, "triage.000000000000.skops")
+    built = []
+    monkeypatch.setattr(sio, "load", lambda *a, **k: built.append(1))
+    with pytest.raises(ModelRefused, match="outside the allowlist: posix.system"):
+        load_model(card)
+    assert built == []
+
+
+def test_a_skops_file_carrying_builtins_eval_is_refused(tmp_path):
+    import builtins
+
+    import skops.io as sio
+
+    card = _forge_card(tmp_path, sio.dumps([builtins.eval]), "triage.000000000000.skops")
+    with pytest.raises(ModelRefused, match="builtins.eval"):
+        load_model(card)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+@pytest.mark.parametrize("name", ["triage.000000000000.skops", "model.pkl", "model.joblib"])
+def test_a_pickle_named_by_a_card_is_refused_without_unpickling(tmp_path, name):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Payload(str(marker)))
+    card = _forge_card(tmp_path, payload, name)
+    with pytest.raises(ModelRefused):
+        load_model(card)
+    assert not marker.exists()
+    # the payload is real: unpickling it would have created the file
+    pickle.loads(payload)
+    assert marker.exists()
+
+
+def test_a_model_file_whose_bytes_differ_from_its_card_is_refused(model_copy):
+    card = json.loads(model_copy.read_text())
+    path = model_copy.parent / card["model_file"]["name"]
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ModelRefused, match="differ from the sha256"):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize("content", [b"\x80\x04K\x01.", b"not json", b"{\"a\": 1}"])
+def test_a_path_that_is_not_a_card_is_refused(tmp_path, content):
+    path = tmp_path / "model.json"
+    path.write_bytes(content)
+    with pytest.raises(ModelRefused, match="not a triage model card"):
+        load_model(path)
+
+
+def test_a_directory_or_a_missing_path_is_refused(tmp_path):
+    with pytest.raises(ModelRefused, match="is a directory"):
+        load_model(tmp_path)
+    with pytest.raises(ModelRefused, match="no model at"):
+        load_model(tmp_path / "missing.json")
+
+
+def test_a_model_from_another_scikit_learn_minor_version_is_refused(model_copy):
+    card = json.loads(model_copy.read_text())
+    card["versions"]["scikit-learn"] = "0.24.2"
+    model_copy.write_text(json.dumps(card))
+    with pytest.raises(ModelRefused, match="saved with scikit-learn 0.24.2.*retrain with `triage train`"):
+        load_model(model_copy)
+
+
+# --- saving under faults: the old or the new model loads, never neither -----------------
+def _boom(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("step", ["_write_model_file", "_commit_card", "_remove_stale_model_file"])
+def test_a_fault_at_each_step_of_the_save_leaves_a_loadable_model(tmp_path, monkeypatch, step):
+    old = _tiny_model()
+    save_model(old, _card(), tmp_path / "triage.json")
+    old_sha = load_model(tmp_path / "triage.json").short_sha
+    monkeypatch.setattr(model_module, step, _boom)
+    with pytest.raises(OSError):
+        save_model(_tiny_model("A different extra paragraph about a court."), _card(), tmp_path / "triage.json")
+    loaded = load_model(tmp_path / "triage.json")
+    if step == "_remove_stale_model_file":
+        assert loaded.short_sha != old_sha  # the card was committed: the new model is in force
+    else:
+        assert loaded.short_sha == old_sha
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_disk_full_while_writing_the_model_file_keeps_the_old_files_intact(tmp_path, monkeypatch):
+    save_model(_tiny_model(), _card(), tmp_path / "triage.json")
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    monkeypatch.setattr(model_module, "atomic_write_bytes", _boom)
+    with pytest.raises(OSError):
+        save_model(_tiny_model("Another court text for a new model."), _card(), tmp_path / "triage.json")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+def test_replacing_a_model_removes_the_old_model_file(tmp_path):
+    first = save_model(_tiny_model(), _card(), tmp_path / "triage.json")
+    second = save_model(_tiny_model("Another text about a customs seizure."), _card(), tmp_path / "triage.json")
+    assert first["model_file"]["name"] != second["model_file"]["name"]
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == [second["model_file"]["name"]]

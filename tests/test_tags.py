@@ -1,0 +1,40 @@
+"""The article-tag rule and the review flag."""
+
+import numpy as np
+
+from triage.tags import article_tags, needs_review, true_tags
+
+LABELS = ["brand_criticism", "platform_metrics", "other"]
+
+
+def test_an_article_is_tagged_when_a_paragraph_reaches_the_threshold():
+    probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    tags = article_tags(probabilities, LABELS, {"brand_criticism": 0.5, "platform_metrics": 0.5})
+    assert tags == [{"label": "brand_criticism", "score": 0.7, "paragraphs": [0]}]
+
+
+def test_tag_score_is_the_maximum_and_lists_every_paragraph_at_or_above_the_threshold():
+    probabilities = np.array([[0.4, 0.6, 0.0], [0.3, 0.4, 0.3], [0.2, 0.8, 0.0]])
+    (tag,) = article_tags(probabilities, LABELS, {"brand_criticism": 0.9, "platform_metrics": 0.4})
+    assert tag == {"label": "platform_metrics", "score": 0.8, "paragraphs": [0, 1, 2]}
+
+
+def test_other_is_never_a_tag():
+    assert article_tags(np.array([[0.0, 0.0, 1.0]]), LABELS, 0.1) == []
+
+
+def test_a_single_threshold_overrides_every_label():
+    probabilities = np.array([[0.35, 0.35, 0.3]])
+    assert {t["label"] for t in article_tags(probabilities, LABELS, 0.3)} == {"brand_criticism", "platform_metrics"}
+
+
+def test_an_empty_article_has_no_tags():
+    assert article_tags(np.zeros((0, 3)), LABELS, 0.5) == []
+
+
+def test_true_tags_are_the_gold_labels_other_than_other():
+    assert true_tags(["other", "legal_action", "legal_action"]) == {"legal_action"}
+
+
+def test_a_paragraph_needs_review_when_its_top_probability_is_under_the_threshold():
+    assert needs_review(np.array([[0.5, 0.3, 0.2], [0.34, 0.33, 0.33]]), 0.4).tolist() == [False, True]
