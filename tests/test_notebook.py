@@ -1,0 +1,38 @@
+"""The error-analysis notebook runs top to bottom on the bundled data, headless."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks/error_analysis.ipynb"
+
+
+def test_notebook_is_paired_with_its_reviewable_script():
+    import jupytext
+
+    notebook = jupytext.read(NOTEBOOK)
+    script = jupytext.read(ROOT / "notebooks/error_analysis.py")
+    assert [cell.source for cell in notebook.cells] == [cell.source for cell in script.cells]
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_notebook_executes_top_to_bottom(trained, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("TRIAGE_MODEL", str(trained.model_path))
+    monkeypatch.setenv("TRIAGE_ROOT", str(ROOT))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
+    assert not [output for output in outputs if output.get("output_type") == "error"]
+    text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
+    assert "Held-out macro-F1 is" in text and "Leave-one-article-out macro-F1 is" in text
+    assert any("image/png" in output.get("data", {}) for output in outputs)

@@ -1,0 +1,323 @@
+"""The bad-input and fault matrix: every case gives a one-line error with its exit code, or a
+warning naming what was skipped while the rest is triaged, and nothing existing is lost."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import triage.io as triage_io
+from triage.cli import main
+from triage.ingest import ingest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE_TEXT = (ROOT / "data/raw/004_26175a559591074b.txt").read_text(encoding="utf-8")
+ENGLISH = "The court ordered the marketplace to remove the fake handbags and pay damages to the brand."
+CHINESE = "法院判决平台删除假冒手提包并向品牌赔偿损失。"
+TRIAGE = Path(sys.executable).with_name("triage")
+
+
+def run(capsys, *args):
+    code = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code, err, expected_code, fragment):
+    assert code == expected_code, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert fragment in err, err
+    assert "Traceback" not in err
+
+
+@pytest.fixture()
+def predict(capsys, trained):
+    def _predict(*args):
+        return run(capsys, "predict", *args, "--model", trained.model_path, "--format", "jsonl")
+    return _predict
+
+
+# --- files that cannot be read as articles -------------------------------------------------
+@pytest.mark.parametrize("content, fragment", [
+    (b"", "empty or whitespace only"),
+    (b"  \n\t\n   ", "empty or whitespace only"),
+    (bytes(range(256)) * 4, "binary"),
+])
+def test_empty_whitespace_and_binary_files_are_refused(predict, tmp_path, content, fragment):
+    path = tmp_path / "article.txt"
+    path.write_bytes(content)
+    assert_one_line_error(*predict(path)[::2], 3, fragment)
+
+
+def test_a_file_over_max_bytes_is_refused(predict, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text(ENGLISH * 100)
+    assert_one_line_error(*predict(path, "--max-bytes", "1000")[::2], 3, "over --max-bytes 1,000")
+
+
+@pytest.mark.parametrize("codec", ["gbk", "big5", "latin-1"])
+def test_legacy_encodings_are_refused_unless_named(predict, tmp_path, codec):
+    text = (ENGLISH + " " + ("Café" if codec == "latin-1" else CHINESE)) + "\n" + ENGLISH
+    if codec == "big5":
+        text = ENGLISH + " 法院判決平台刪除假冒手提包。\n" + ENGLISH
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(text.encode(codec))
+    assert_one_line_error(*predict(path)[::2], 3, "not UTF-8")
+    code, out, _ = predict(path, "--encoding", codec)
+    assert code == 0 and json.loads(out)["paragraphs"]
+
+
+def test_an_unknown_encoding_name_is_refused(predict, tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text(ENGLISH)
+    assert_one_line_error(*predict(path, "--encoding", "klingon")[::2], 3, "unknown encoding")
+
+
+@pytest.mark.parametrize("extra", [[], ["--encoding", "utf-16"]])
+def test_utf16_with_a_bom_is_read_with_or_without_encoding(predict, tmp_path, extra):
+    path = tmp_path / "utf16.txt"
+    path.write_bytes(ARTICLE_TEXT.encode("utf-16"))
+    code, out, _ = predict(path, *extra)
+    assert code == 0 and json.loads(out)["title"].startswith("Alibaba Is Cracking Down")
+
+
+def test_mixed_chinese_and_english_keeps_the_english_paragraphs(predict, tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_text(f"{CHINESE}\n{ENGLISH}\n{CHINESE}{CHINESE}\n{ENGLISH} 淘宝\n", encoding="utf-8")
+    code, out, _ = predict(path)
+    texts = [p["text"] for p in json.loads(out)["paragraphs"]]
+    assert code == 0 and texts == [ENGLISH, f"{ENGLISH} 淘宝"]
+
+
+def test_one_line_of_a_million_characters_is_triaged(predict, tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text(("counterfeit " * 90_000)[:1_000_000], encoding="utf-8")
+    started = time.time()
+    code, out, _ = predict(path)
+    assert code == 0 and len(json.loads(out)["paragraphs"]) == 1
+    print(f"1,000,000-character line triaged in {time.time() - started:.1f}s")
+
+
+def test_an_article_that_ingestion_empties_gets_a_warning_and_no_tags(predict, tmp_path):
+    path = tmp_path / "furniture.txt"
+    path.write_text("Home > News\nAdvertisement\nShare this\n2024/5/9 08:30:00\n")
+    code, out, err = predict(path)
+    assert code == 0 and "warning:" in err and "kept no paragraphs" in err
+    assert json.loads(out)["tags"] == []
+
+
+# --- CSV and JSONL inputs -----------------------------------------------------------------
+def test_csv_without_the_text_column_is_refused(predict, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,body\n1,hello\n")
+    assert_one_line_error(*predict(path)[::2], 3, "no 'text' column (columns: id, body)")
+
+
+def test_csv_with_empty_texts_duplicate_ids_quoted_newlines_and_a_bom(predict, tmp_path):
+    path = tmp_path / "in.csv"
+    rows = f'id,text\r\n1,"{ENGLISH}\n{ENGLISH}"\r\n2,\r\n1,{ENGLISH}\r\n'
+    path.write_bytes(b"\xef\xbb\xbf" + rows.encode("utf-8"))
+    code, out, err = predict(path)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["id"] for r in records] == ["1", "1"]
+    assert len(records[0]["paragraphs"]) == 2  # the quoted newline kept both lines in one article
+    assert "skipped" in err and "row 2 (id 2)" in err
+    assert "duplicate id '1'" in err
+
+
+def test_csv_empty_text_is_exit_3_with_strict(predict, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"id,text\n1,{ENGLISH}\n2,\n")
+    assert_one_line_error(*predict(path, "--strict")[::2], 3, "(--strict)")
+
+
+def test_jsonl_with_a_broken_line_in_the_middle_triages_the_rest(predict, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": ENGLISH}) + "\n{broken\n" + json.dumps({"id": "b", "text": ENGLISH}) + "\n")
+    code, out, err = predict(path)
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
+    assert "line 2: not valid JSON" in err
+    assert_one_line_error(*predict(path, "--strict")[::2], 3, "line 2")
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".html", ".docx"])
+def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path, suffix):
+    path = tmp_path / f"input{suffix}"
+    path.write_bytes(b"whatever")
+    assert_one_line_error(*predict(path)[::2], 3, "not supported; use .txt, a directory of .txt, .csv, .jsonl")
+
+
+def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeypatch):
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(ARTICLE_TEXT, encoding="utf-8")
+    (tmp_path / "d.txt").write_bytes(b"\xff\xfe\xfa not utf8 \x81")
+    real_open = open
+
+    def guarded_open(path, *args, **kwargs):  # CI runs as root: inject the permission error
+        if Path(path).name == "b.txt":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(triage_io, "open", guarded_open, raising=False)
+    code, out, err = predict(tmp_path)
+    assert code == 0
+    assert [Path(json.loads(line)["id"]).name for line in out.splitlines()] == ["a.txt", "c.txt"]
+    assert "b.txt: permission denied" in err and "d.txt: not UTF-8" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod cannot make a file unreadable (see the injected test)")
+def test_a_really_unreadable_file_is_skipped_in_a_directory(predict, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    locked = tmp_path / "b.txt"
+    locked.write_text(ARTICLE_TEXT, encoding="utf-8")
+    locked.chmod(0)
+    code, out, err = predict(tmp_path)
+    assert code == 0 and len(out.splitlines()) == 1 and "permission denied" in err
+
+
+def test_an_empty_directory_is_refused(predict, tmp_path):
+    assert_one_line_error(*predict(tmp_path)[::2], 3, "no .txt articles")
+
+
+def test_stdin_with_no_input_is_refused(predict, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert_one_line_error(*predict("-")[::2], 3, "standard input: no text")
+
+
+# --- outputs: nothing existing is overwritten or left half-written ------------------------------
+def test_output_into_a_missing_directory_is_refused(predict, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    assert_one_line_error(*predict(tmp_path / "a.txt", "-o", tmp_path / "nope" / "out.jsonl")[::2], 3, "does not exist")
+
+
+@pytest.mark.parametrize("failure, fragment", [
+    (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+])
+def test_write_failures_on_output_leave_the_old_file_intact(predict, tmp_path, monkeypatch, failure, fragment):
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    target.write_text("previous results\n")
+
+    def failing_replace(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr("triage.atomic.os.replace", failing_replace)
+    assert_one_line_error(*predict(article, "-o", target, "--force")[::2], 3, fragment)
+    assert target.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "out.jsonl"]
+
+
+def test_existing_output_is_not_overwritten_without_force(predict, tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    target.write_text("keep me\n")
+    assert_one_line_error(*predict(article, "-o", target)[::2], 3, "already exists")
+    assert target.read_text() == "keep me\n"
+
+
+# --- labelled data the validator must refuse ------------------------------------------------------
+@pytest.mark.parametrize("old, new, fragment", [
+    (",other,", ",gossip,", "label 'gossip'"),
+    (",other,", ",,", "label empty"),
+    (",train,seed", ",holdout,seed", "split 'holdout'"),
+])
+def test_a_labelled_csv_with_a_bad_value_is_refused(capsys, tmp_path, old, new, fragment):
+    text = (ROOT / "data/labeled/paragraphs.csv").read_text(encoding="utf-8")
+    (tmp_path / "paragraphs.csv").write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert_one_line_error(*run(capsys, "validate", "--data", tmp_path)[::2], 3, fragment)
+
+
+def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
+    lines = (ROOT / "data/labeled/paragraphs.csv").read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("time bomb", "time fuse")
+    (tmp_path / "paragraphs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_one_line_error(*run(capsys, "validate", "--data", tmp_path)[::2], 3, "row 1: text_sha1 does not match")
+
+
+# --- faults in real processes ---------------------------------------------------------------------
+KILL_SCRIPT = textwrap.dedent("""
+    import sys, sklearn
+    from triage.model import ArticleContextModel, Settings, fit_pipeline, save_model
+    texts = ["court injunction damages seller", "platform removed listings", "brand accused platform",
+             "notorious markets list", "flagship store growth", "company founded in"] * 3
+    labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3
+    card = {"labels": sorted(set(labels)), "versions": {"scikit-learn": sklearn.__version__}}
+    settings = Settings(min_df=1, char_ngrams=None)
+    for round in range(1000):
+        pipeline = fit_pipeline(settings, texts + [f"extra text number {round}"], labels + ["other"])
+        save_model(ArticleContextModel(pipeline, 0.0), card, sys.argv[1])
+        print(round, flush=True)
+""")
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.9, 1.7, 2.6])
+def test_sigkill_during_repeated_saves_leaves_a_model_that_loads(tmp_path, delay):
+    from triage.predict import load_model
+
+    card = tmp_path / "triage.json"
+    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(card)], stdout=subprocess.PIPE, text=True)
+    process.stdout.readline()  # the first model is saved
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    model = load_model(card)
+    assert model.predict_paragraphs(["a court granted an injunction"])[0].label
+
+
+def test_a_reader_closing_the_pipe_early_gets_no_traceback(trained, tmp_path):
+    for i in range(30):
+        (tmp_path / f"{i:02d}.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    command = f"'{TRIAGE}' predict '{tmp_path}' --model '{trained.model_path}' --format csv | head -1"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300)
+    assert result.stdout.startswith("id,paragraph")
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+
+
+def test_four_concurrent_predictions_on_one_model_agree(trained, tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    command = [str(TRIAGE), "predict", str(article), "--model", str(trained.model_path), "--format", "jsonl"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [err for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    record = json.loads(outputs[0][0])
+    expected = trained.model.predict_article(ARTICLE_TEXT)
+    assert [p["label"] for p in record["paragraphs"]] == expected.labels
+
+
+# --- properties -------------------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80), max_size=12))
+def test_ingestion_never_raises_and_never_invents_text(lines):
+    text = "\n".join(lines)
+    article = ingest(text)
+    source_words = text.split()
+    output_words = [word for paragraph in article.texts for word in paragraph.split()]
+    position = 0
+    for word in output_words:  # every output word comes from the input, in order
+        position = source_words.index(word, position) + 1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_predict_on_any_unicode_string_gives_one_valid_label_and_probabilities_summing_to_1(trained, text):
+    (prediction,) = trained.model.predict_paragraphs([text])
+    assert prediction.label in trained.model.labels
+    assert abs(sum(prediction.probabilities.values()) - 1) < 1e-3
