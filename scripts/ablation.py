@@ -40,7 +40,7 @@ RESULTS = ROOT / "benchmarks/results/ablation.json"
 
 TEXTBOOK = Settings(word_ngrams=(1, 1), char_ngrams=None, sublinear_tf=False, min_df=1, max_df=1.0, C=1.0,
                     class_weight=None, mask_names=False, mask_numbers=False, mask_unknown_names=False,
-                    cue_lexicon=False)
+                    cue_lexicon=False, calibration="none", context_lambda=0.0)
 # (name, what it tries, settings). Each row changes one thing from the row it names.
 VARIANTS = [
     ("T0", "textbook defaults: word unigrams, C=1, no class weights", TEXTBOOK),
@@ -80,6 +80,8 @@ def resolve(name: str) -> Settings:
 
 CONTEXTS = [
     ("X0", "no context", dict(context_lambda=0.0)),
+    ("X7", "article mean, lambda 0.1", dict(context_lambda=0.1)),
+    ("X8", "article mean, lambda 0.2", dict(context_lambda=0.2)),
     ("X1", "article mean, lambda 0.3", dict(context_lambda=0.3)),
     ("X2", "article mean, lambda 0.5", dict(context_lambda=0.5)),
     ("X3", "article mean, lambda 1.0", dict(context_lambda=1.0)),
@@ -155,7 +157,7 @@ def run_variant(name, settings, train, ood, manifest, contexts=False) -> list[di
         results.append({
             "variant": name if not contexts else f"{name}+{context_name}",
             "context": description,
-            "settings": {**settings.to_dict(), **mixing},
+            "settings": {**settings.to_dict(), "context_lambda": 0.0, **mixing},
             "loao_macro_f1": loao["macro_f1"],
             "loao_macro_f1_by_source": by_source,
             # The decision score: seed articles (real scraped text) weigh as much as authored ones.

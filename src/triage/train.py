@@ -36,7 +36,7 @@ from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, Settings, fit_
 from triage.predict import TriageModel
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, true_tags
 
-# The settings chosen by leave-one-article-out (scripts/select_settings.py, README table).
+# The settings chosen by leave-one-article-out (scripts/ablation.py, README table).
 CHOSEN_SETTINGS = Settings()
 
 # Review rule: the lowest top-probability threshold at which the out-of-fold paragraphs the

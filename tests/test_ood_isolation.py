@@ -1,0 +1,76 @@
+"""The OOD set only measures: it never reaches training, threshold choice or the lexicon."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+import triage.evaluate as evaluate_module
+import triage.train as train_module
+from triage.corpus import load_labeled, write_labeled
+from triage.evaluate import loao_folds
+from triage.features import CUE_LEXICON
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_loao_folds_never_use_test_or_ood_rows():
+    rows = load_labeled(ROOT / "data/labeled")
+    used = set()
+    for fold in loao_folds(rows):
+        used |= set(fold.train_index) | set(fold.test_index)
+    assert set(rows.iloc[sorted(used)]["split"]) == {"train"}
+
+
+def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monkeypatch):
+    rows = load_labeled(ROOT / "data/labeled")
+    small = pd.concat([
+        rows[rows["source"] == "seed"],
+        rows[rows["article_id"].str.startswith("authored-b1-00")],  # a few authored articles
+        rows[rows["split"] == "ood"],
+    ])
+    data = tmp_path / "labeled"
+    data.mkdir()
+    for source, name in (("seed", "paragraphs.csv"), ("authored", "authored.csv"), ("ood", "ood.csv")):
+        write_labeled(small[small["source"] == source], data / name)
+    shutil.copy(ROOT / "data/articles.csv", tmp_path / "articles.csv")
+    seen_in_fit: list[str] = []
+    seen_in_choice: list[str] = []  # rows whose out-of-fold predictions choose the thresholds
+    real_fit = train_module.fit_pipeline
+
+    def recording_fit(settings, texts, labels, groups=None):
+        seen_in_fit.extend(texts)
+        return real_fit(settings.replace(calibration="none", char_ngrams=None), texts, labels, groups)
+
+    monkeypatch.setattr(train_module, "fit_pipeline", recording_fit)
+    monkeypatch.setattr("triage.model.fit_pipeline", recording_fit)
+    monkeypatch.setattr(train_module, "out_of_fold_probabilities",
+                        _spy_out_of_fold(evaluate_module.out_of_fold_probabilities, seen_in_choice))
+    result = train_module.train(data, tmp_path / "m.json", manifest_path=tmp_path / "articles.csv", n_jobs=1)
+
+    ood_texts = set(small.loc[small["split"] == "ood", "text"])
+    assert seen_in_fit and not ood_texts & set(seen_in_fit)
+    assert seen_in_choice and not ood_texts & set(seen_in_choice)
+    assert "ood" in result.card["scores"]  # it was measured, only measured
+
+
+def _spy_out_of_fold(real, seen):
+    def spy(rows, *args, **kwargs):
+        seen.extend(rows["text"])
+        assert set(rows["split"]) == {"train"}
+        return real(rows, *args, **kwargs)
+    return spy
+
+
+def test_the_cue_lexicon_is_fixed_in_code_and_shares_no_phrase_with_ood_texts_only():
+    rows = load_labeled(ROOT / "data/labeled")
+    training_text = " ".join(rows.loc[rows["split"] != "ood", "text"]).lower()
+    ood_text = " ".join(rows.loc[rows["split"] == "ood", "text"]).lower()
+    taxonomy = (ROOT.parent / "shared/taxonomy.md")
+    taxonomy_text = taxonomy.read_text(encoding="utf-8").lower() if taxonomy.exists() else training_text
+    only_in_ood = [phrase for phrases in CUE_LEXICON.values() for phrase in phrases
+                   if phrase.rstrip("*") in ood_text and phrase.rstrip("*") not in training_text
+                   and phrase.rstrip("*") not in taxonomy_text]
+    assert only_in_ood == []

@@ -1,0 +1,51 @@
+"""The README and the CLI agree: commands, options and exit codes cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from triage import errors
+from triage.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+EXAMPLES = [line.split("#")[0].strip() for line in README.splitlines() if line.lstrip().startswith((".venv/bin/triage", "cat ")) and "triage" in line]
+
+
+def help_text(command: str) -> str:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    return result.output
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_readme_example_uses_a_real_command_and_real_options(example):
+    words = example.split("triage", 1)[1].split()
+    command, options = words[0], [word for word in words[1:] if word.startswith("-") and word != "-"]
+    text = help_text(command)
+    for option in options:
+        assert re.search(rf"(^|[\s,]){re.escape(option)}([\s,=]|$)", text, re.M), f"{option} not in `triage {command} --help`"
+
+
+def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
+    assert "make run" in README.split("## Using it")[0] and "make test" in README.split("## Using it")[0]
+    assert "make test" in (ROOT / ".ci/run").read_text()
+
+
+def test_the_exit_code_table_matches_the_exception_classes():
+    table = {}
+    for code, last_column in re.findall(r"^\| (\d) \|.*\|([^|]*)\|$", README, re.M):
+        table[code] = re.findall(r"`(\w+)`", last_column)
+    for code, names in table.items():
+        for name in names:
+            assert getattr(errors, name).exit_code == int(code)
+    assert {"0", "1", "2", "3", "4", "5"} <= set(table)
+
+
+def test_readme_names_the_default_model_path_and_max_bytes_that_the_cli_uses():
+    assert "models/triage.json" in README
+    assert "20,000,000" in README and "20000000" in help_text("predict")
