@@ -32,9 +32,7 @@ N_JOBS = 2
 CONFIDENT = 0.8  # an out-of-fold prediction this sure that disagrees with the label is "suspicious"
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -175,9 +175,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="variant names to (re)run")
     parser.add_argument("--contexts", default="T5", help="the variant whose out-of-fold predictions the context rows use")
+    parser.add_argument("--table", action="store_true", help="only print the table of saved results")
     args = parser.parse_args()
-    train, ood, manifest = data()
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.table:
+        print(markdown(saved))
+        return
+    train, ood, manifest = data()
     for name, description, _ in VARIANTS:
         if args.only and name not in args.only:
             continue
@@ -194,14 +198,15 @@ def main() -> None:
 
 def markdown(saved: dict) -> str:
     lines = ["| row | what changes | LOAO macro-F1: all / seed / authored / **decision** | LOAO tag micro-F1 (t=0.5) "
-             "| OOD macro-F1 [95% CI] | OOD tag micro-F1 |",
-             "|---|---|---|---|---|---|"]
+             "| LOAO calibration error | OOD macro-F1 [95% CI] | OOD tag micro-F1 |",
+             "|---|---|---|---|---|---|---|"]
     for name, result in saved.items():
         low, high = result["ood"]["interval"]
         what = result["description"] + ("" if result["context"] == "no context" else f"; {result['context']}")
         source = result["loao_macro_f1_by_source"]
         lines.append(f"| {name} | {what} | {result['loao_macro_f1']:.3f} / {source['seed']:.3f} / {source['authored']:.3f}"
                      f" / **{result['loao_balanced']:.3f}** | {result['loao_article_tag_micro_f1_at_0.5']:.3f} "
+                     f"| {result.get('loao_calibration_error') if result.get('loao_calibration_error') is not None else 'n/a'} "
                      f"| {result['ood']['macro_f1']:.3f} [{low:.3f}, {high:.3f}] | {result['ood']['article_tag_micro_f1']:.3f} |")
     return "\n".join(lines)
 

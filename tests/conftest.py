@@ -11,6 +11,20 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_out_of_fold_cache(tmp_path_factory):
+    """Out-of-fold predictions are computed once per session and shared, the notebook's
+    kernel included (it inherits the environment)."""
+    folder = tmp_path_factory.mktemp("oof")
+    previous = os.environ.get("TRIAGE_OOF_CACHE")
+    os.environ["TRIAGE_OOF_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("TRIAGE_OOF_CACHE", None)
+    else:
+        os.environ["TRIAGE_OOF_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """The bundled data trained with the chosen settings into a session folder."""

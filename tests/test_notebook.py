@@ -27,7 +27,7 @@ def test_notebook_executes_top_to_bottom(trained, monkeypatch):
 
     monkeypatch.setenv("TRIAGE_MODEL", str(trained.model_path))
     monkeypatch.setenv("TRIAGE_ROOT", str(ROOT))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend renders headless PNGs
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(notebook, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()

@@ -100,7 +100,11 @@ class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
 
     def fit(self, X, y, groups=None):
         y = np.asarray(y)
-        if self.calibration == "none":
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+        # Calibrating on fewer groups than folds (say, three seed articles) would fit the
+        # sigmoids on a handful of paragraphs per label: fall back to the raw model then.
+        self.calibrated_ = self.calibration != "none" and len(np.unique(groups)) >= self.calibration_folds
+        if not self.calibrated_:
             self.estimator_ = self._base().fit(X, y)
             self.classes_ = self.estimator_.classes_
             self.coef_ = self.estimator_.coef_
@@ -109,15 +113,25 @@ class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.model_selection import GroupKFold
 
-        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        n_splits = max(2, min(self.calibration_folds, len(np.unique(groups))))
+        n_splits = self.calibration_folds
         splits = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
         self.estimator_ = CalibratedClassifierCV(self._base(), method=self.calibration, cv=splits).fit(X, y)
         self.classes_ = self.estimator_.classes_
         fold_models = [calibrated.estimator for calibrated in self.estimator_.calibrated_classifiers_]
-        self.coef_ = np.mean([model.coef_ for model in fold_models], axis=0)
-        self.intercept_ = np.mean([model.intercept_ for model in fold_models], axis=0)
+        self.coef_ = np.mean([self._aligned(model, "coef_") for model in fold_models], axis=0)
+        self.intercept_ = np.mean([self._aligned(model, "intercept_") for model in fold_models], axis=0)
         return self
+
+    def _aligned(self, model, attribute: str) -> np.ndarray:
+        """A fold model's weights with one row per class of the whole model (a fold that
+        lacked a class contributes zeros for it)."""
+        values = np.asarray(getattr(model, attribute))
+        if len(model.classes_) == 2:  # binary: one row, for the second class
+            values = np.concatenate([-values, values], axis=0)
+        aligned = np.zeros((len(self.classes_),) + values.shape[1:])
+        for row, label in enumerate(model.classes_):
+            aligned[list(self.classes_).index(label)] = values[row]
+        return aligned
 
     def predict_proba(self, X):
         return self.estimator_.predict_proba(X)

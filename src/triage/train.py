@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import platform
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from triage.evaluate import (
     contextualise_by_article,
     evaluation_report,
     group_articles,
+    loao_folds,
     out_of_fold_probabilities,
     predicted_labels,
 )
@@ -107,11 +109,47 @@ def _tag_f1(articles, column, label, threshold) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def loao_choices(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_jobs: int = 2) -> dict:
-    """Out-of-fold predictions on the training rows and every threshold chosen from them."""
+# Out-of-fold predictions are the slowest thing here (one fit per article) and several
+# callers need the same ones (training, `evaluate --cv`, the notebook, the test session):
+# they are kept per process, and on disk in $TRIAGE_OOF_CACHE when that names a folder.
+OOF_CACHE_ENVIRONMENT_VARIABLE = "TRIAGE_OOF_CACHE"
+_OOF_CACHE: dict[str, tuple] = {}
+
+
+def _oof_key(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings) -> str:
+    pipeline_settings = {k: v for k, v in settings.to_dict().items() if not k.startswith("context_")}
+    digest = hashlib.sha256()
+    digest.update(rows[["article_id", "paragraph", "text", "label", "split", "source"]].to_csv(index=False).encode())
+    digest.update(manifest[["article_id", "title"]].to_csv(index=False).encode())
+    digest.update(repr(sorted(pipeline_settings.items())).encode())
+    return digest.hexdigest()[:20]
+
+
+def cached_out_of_fold(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_jobs: int = 2):
+    """`evaluate.out_of_fold_probabilities` for these rows and settings, computed once."""
     article_ids = set(manifest["article_id"])
     titles = dict(zip(manifest["article_id"], manifest["title"], strict=True))
-    scored, own, title_probabilities = out_of_fold_probabilities(rows, settings, article_ids, titles, n_jobs)
+    key = _oof_key(rows, manifest, settings)
+    folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
+    path = Path(folder) / f"oof-{key}.npz" if folder else None
+    if key not in _OOF_CACHE and path is not None and path.exists():
+        with np.load(path, allow_pickle=False) as stored:
+            index = np.concatenate([fold.test_index for fold in loao_folds(rows.reset_index(drop=True), article_ids)])
+            titles_found = dict(zip(stored["title_ids"].tolist(), stored["title_probabilities"], strict=True))
+            _OOF_CACHE[key] = (rows.reset_index(drop=True).iloc[index].reset_index(drop=True), stored["own"], titles_found)
+    if key not in _OOF_CACHE:
+        _OOF_CACHE[key] = out_of_fold_probabilities(rows, settings, article_ids, titles, n_jobs)
+        if path is not None:
+            scored, own, title_probabilities = _OOF_CACHE[key]
+            ids = sorted(title_probabilities)
+            np.savez(path, own=own, title_ids=np.array(ids, dtype=str),
+                     title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(len(ids), -1))
+    return _OOF_CACHE[key]
+
+
+def loao_choices(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_jobs: int = 2) -> dict:
+    """Out-of-fold predictions on the training rows and every threshold chosen from them."""
+    scored, own, title_probabilities = cached_out_of_fold(rows, manifest, settings, n_jobs)
     context = ArticleContextModel(None, settings.context_lambda, settings.context_window,
                                   settings.context_title_weight)
     in_context = contextualise_by_article(scored, own, context, title_probabilities)
