@@ -1,7 +1,13 @@
 """Normalisation and the cue lexicon: what is masked, what is kept."""
 
-from triage.features import CueLexicon, TextNormalizer, cue_counts, mask_known_names, normalise_numbers
-from triage.features import CUE_LABELS
+from triage.features import (
+    CUE_LABELS,
+    CueLexicon,
+    TextNormalizer,
+    cue_counts,
+    mask_known_names,
+    normalise_numbers,
+)
 
 
 def test_listed_platforms_and_brands_become_placeholders():
@@ -36,7 +42,7 @@ def test_switched_off_the_normaliser_changes_nothing_but_whitespace():
 
 
 def test_cue_lexicon_counts_whole_phrases_per_label():
-    counts = dict(zip(CUE_LABELS, cue_counts("The USTR kept the market on its notorious markets list after a congressional hearing.")))
+    counts = dict(zip(CUE_LABELS, cue_counts("The USTR kept the market on its notorious markets list after a congressional hearing."), strict=True))
     assert counts["regulatory_listing"] >= 3
     assert counts["brand_criticism"] == 0
 

@@ -103,7 +103,8 @@ def test_mixed_chinese_and_english_keeps_the_english_paragraphs(predict, tmp_pat
 
 def test_one_line_of_a_million_characters_is_triaged(predict, tmp_path):
     path = tmp_path / "long.txt"
-    path.write_text(("counterfeit " * 90_000)[:1_000_000], encoding="utf-8")
+    path.write_text((ENGLISH + " ") * (1_000_000 // (len(ENGLISH) + 1)) + "x" * (1_000_000 % (len(ENGLISH) + 1)), encoding="utf-8")
+    assert len(path.read_text(encoding="utf-8")) == 1_000_000
     started = time.time()
     code, out, _ = predict(path)
     assert code == 0 and len(json.loads(out)["paragraphs"]) == 1
@@ -163,7 +164,7 @@ def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path,
 def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeypatch):
     for name in ("a.txt", "b.txt", "c.txt"):
         (tmp_path / name).write_text(ARTICLE_TEXT, encoding="utf-8")
-    (tmp_path / "d.txt").write_bytes(b"\xff\xfe\xfa not utf8 \x81")
+    (tmp_path / "d.txt").write_bytes(b"caf\xe9 is Latin-1, not UTF-8 \x81")
     real_open = open
 
     def guarded_open(path, *args, **kwargs):  # CI runs as root: inject the permission error
@@ -276,6 +277,7 @@ def test_sigkill_during_repeated_saves_leaves_a_model_that_loads(tmp_path, delay
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
+    process.stdout.close()
     model = load_model(card)
     assert model.predict_paragraphs(["a court granted an injunction"])[0].label
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -37,23 +37,23 @@ ModelOption = Annotated[
 DataOption = Annotated[Path, typer.Option("--data", help="Labelled folder (paragraphs.csv, authored.csv, ood.csv) or one CSV.")]
 
 
-class Split(str, Enum):
+class Split(StrEnum):
     test = "test"
     ood = "ood"
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     article = "article"
     paragraph = "paragraph"
 

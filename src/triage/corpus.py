@@ -67,7 +67,7 @@ def shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     if len(words) < SHINGLE_SIZE:
         return frozenset([tuple(words)]) if words else frozenset()
-    return frozenset(zip(*(words[i:] for i in range(SHINGLE_SIZE))))
+    return frozenset(zip(*(words[i:] for i in range(SHINGLE_SIZE)), strict=False))
 
 
 def containment(a: frozenset, b: frozenset) -> float:
