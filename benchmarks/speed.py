@@ -48,11 +48,15 @@ def main() -> None:
 
     python_start = median_seconds([sys.executable, "-c", "pass"])
     help_time = median_seconds([triage_bin, "--help"])
-    print(f"triage --help            {help_time * 1000:7.0f} ms  = {help_time / python_start:4.1f} x python startup ({python_start * 1000:.0f} ms)")
+    print(
+        f"triage --help            {help_time * 1000:7.0f} ms  = {help_time / python_start:4.1f} x python startup ({python_start * 1000:.0f} ms)"
+    )
 
     import_floor = median_seconds([sys.executable, "-c", "import sklearn.pipeline"])
     load_time = median_seconds([sys.executable, "-c", f"import triage; triage.load_model({args.model!r})"])
-    print(f"load model (process)     {load_time * 1000:7.0f} ms  = {load_time / import_floor:4.1f} x importing sklearn.pipeline ({import_floor * 1000:.0f} ms)")
+    print(
+        f"load model (process)     {load_time * 1000:7.0f} ms  = {load_time / import_floor:4.1f} x importing sklearn.pipeline ({import_floor * 1000:.0f} ms)"
+    )
 
     import triage
     from triage.ingest import ingest
@@ -61,11 +65,15 @@ def main() -> None:
     texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "data/raw").glob("*.txt"))]
     ingest_time = median_call(lambda: [ingest(text) for text in texts])
     predict_time = median_call(lambda: [model.predict_article(text) for text in texts])
-    print(f"predict 5 seed articles  {predict_time * 1000:7.0f} ms  = {predict_time / ingest_time:4.0f} x ingesting them alone ({ingest_time * 1000:.1f} ms)")
+    print(
+        f"predict 5 seed articles  {predict_time * 1000:7.0f} ms  = {predict_time / ingest_time:4.0f} x ingesting them alone ({ingest_time * 1000:.1f} ms)"
+    )
 
     paragraphs = [p for text in texts for p in ingest(text).texts] * 10
     batch_time = median_call(lambda: model.predict_paragraphs(paragraphs), runs=3)
-    print(f"predict_paragraphs       {len(paragraphs) / batch_time:7.0f} paragraphs/s ({len(paragraphs)} paragraphs in {batch_time:.2f} s)")
+    print(
+        f"predict_paragraphs       {len(paragraphs) / batch_time:7.0f} paragraphs/s ({len(paragraphs)} paragraphs in {batch_time:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@
 import os
 from pathlib import Path
 
-ROOT = Path(os.environ.get("TRIAGE_ROOT", Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()))
+ROOT = Path(
+    os.environ.get("TRIAGE_ROOT", Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd())
+)
 MODEL_PATH = Path(os.environ.get("TRIAGE_MODEL") or ROOT / "models/triage.json")
 DATA_DIR = ROOT / "data/labeled"
 MANIFEST = ROOT / "data/articles.csv"
@@ -72,8 +74,10 @@ per_label
 # %%
 tag_thresholds, review_threshold = model._thresholds(context=True)
 test_tags = article_tag_scores(group_articles(test, test_probabilities), model.labels, tag_thresholds)
-print(f"held-out macro-F1 {test_scores['macro_f1']:.3f}, accuracy {test_scores['accuracy']:.3f}, "
-      f"article-tag micro-F1 {test_tags['micro_f1']:.3f} over {test_tags['articles']} articles")
+print(
+    f"held-out macro-F1 {test_scores['macro_f1']:.3f}, accuracy {test_scores['accuracy']:.3f}, "
+    f"article-tag micro-F1 {test_tags['micro_f1']:.3f} over {test_tags['articles']} articles"
+)
 
 # %%
 matrix = np.array(test_scores["confusion"]["matrix"])
@@ -83,7 +87,14 @@ axis.set_xticks(range(len(LABELS)), [label[:10] for label in LABELS], rotation=4
 axis.set_yticks(range(len(LABELS)), [label[:10] for label in LABELS])
 for i in range(len(LABELS)):
     for j in range(len(LABELS)):
-        axis.text(j, i, matrix[i, j], ha="center", va="center", color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+        axis.text(
+            j,
+            i,
+            matrix[i, j],
+            ha="center",
+            va="center",
+            color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+        )
 axis.set_xlabel("predicted")
 axis.set_ylabel("true")
 axis.set_title("Held-out confusion matrix")
@@ -96,16 +107,20 @@ plt.show()
 
 # %%
 wrong = np.flatnonzero(np.array(test_predicted) != test["label"].to_numpy())
-explanations = model.explain(list(test.loc[wrong, "text"]), [model.labels.index(test_predicted[i]) for i in wrong])
-misclassified = pd.DataFrame({
-    "article": test.loc[wrong, "article_id"].to_numpy(),
-    "paragraph": test.loc[wrong, "paragraph"].to_numpy(),
-    "true": test.loc[wrong, "label"].to_numpy(),
-    "predicted": [test_predicted[i] for i in wrong],
-    "probability": [round(float(test_probabilities[i].max()), 3) for i in wrong],
-    "terms": [", ".join(term["term"] for term in explanation) for explanation in explanations],
-    "text": test.loc[wrong, "text"].to_numpy(),
-})
+explanations = model.explain(
+    list(test.loc[wrong, "text"]), [model.labels.index(test_predicted[i]) for i in wrong]
+)
+misclassified = pd.DataFrame(
+    {
+        "article": test.loc[wrong, "article_id"].to_numpy(),
+        "paragraph": test.loc[wrong, "paragraph"].to_numpy(),
+        "true": test.loc[wrong, "label"].to_numpy(),
+        "predicted": [test_predicted[i] for i in wrong],
+        "probability": [round(float(test_probabilities[i].max()), 3) for i in wrong],
+        "terms": [", ".join(term["term"] for term in explanation) for explanation in explanations],
+        "text": test.loc[wrong, "text"].to_numpy(),
+    }
+)
 misclassified
 
 # %% [markdown]
@@ -142,15 +157,19 @@ oof = choices["context"]
 oof_predicted = np.array(predicted_labels(oof))
 confidence = oof.max(axis=1)
 correct = oof_predicted == scored["label"].to_numpy()
-print(f"LOAO out-of-fold: {len(scored)} paragraphs in {scored['article_id'].nunique()} held-out articles, "
-      f"macro-F1 {classification_scores(scored['label'], oof_predicted)['macro_f1']:.3f}")
+print(
+    f"LOAO out-of-fold: {len(scored)} paragraphs in {scored['article_id'].nunique()} held-out articles, "
+    f"macro-F1 {classification_scores(scored['label'], oof_predicted)['macro_f1']:.3f}"
+)
 
 # %%
 figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 bins = np.linspace(0, 1, 21)
 left.hist(confidence[correct], bins=bins, alpha=0.7, label="right")
 left.hist(confidence[~correct], bins=bins, alpha=0.7, label="wrong")
-left.axvline(review_threshold, color="black", linestyle="--", label=f"review threshold {review_threshold:.2f}")
+left.axvline(
+    review_threshold, color="black", linestyle="--", label=f"review threshold {review_threshold:.2f}"
+)
 left.set_xlabel("top probability")
 left.set_ylabel("paragraphs")
 left.legend()
@@ -170,14 +189,18 @@ right.set_ylabel("accuracy in bin")
 right.set_title("Reliability (LOAO out-of-fold)")
 figure.tight_layout()
 plt.show()
-reliability = pd.DataFrame({"mean confidence": np.round(centres, 3), "accuracy": np.round(accuracies, 3), "paragraphs": counts})
+reliability = pd.DataFrame(
+    {"mean confidence": np.round(centres, 3), "accuracy": np.round(accuracies, 3), "paragraphs": counts}
+)
 reliability
 
 # %%
 to_review = confidence < review_threshold
-print(f"review threshold {review_threshold:.2f} (the card's rule) sends {to_review.sum()} of {len(confidence)} "
-      f"out-of-fold paragraphs ({to_review.mean():.0%}) to a person; the rest are right {correct[~to_review].mean():.0%} "
-      f"of the time, the reviewed ones {correct[to_review].mean():.0%}.")
+print(
+    f"review threshold {review_threshold:.2f} (the card's rule) sends {to_review.sum()} of {len(confidence)} "
+    f"out-of-fold paragraphs ({to_review.mean():.0%}) to a person; the rest are right {correct[~to_review].mean():.0%} "
+    f"of the time, the reviewed ones {correct[to_review].mean():.0%}."
+)
 
 # %% [markdown]
 # ## LOAO scores per article: which is hardest, and why
@@ -186,8 +209,12 @@ print(f"review threshold {review_threshold:.2f} (the card's rule) sends {to_revi
 per_article = (
     scored.assign(predicted=oof_predicted, correct=correct)
     .groupby("article_id")
-    .agg(paragraphs=("text", "size"), accuracy=("correct", "mean"), source=("source", "first"),
-         labels=("label", lambda labels: ", ".join(sorted(set(labels)))))
+    .agg(
+        paragraphs=("text", "size"),
+        accuracy=("correct", "mean"),
+        source=("source", "first"),
+        labels=("label", lambda labels: ", ".join(sorted(set(labels)))),
+    )
     .sort_values("accuracy")
 )
 per_article.head(10)
@@ -195,8 +222,15 @@ per_article.head(10)
 # %%
 hardest = per_article.index[0]
 hardest_rows = scored.assign(predicted=oof_predicted)[scored["article_id"] == hardest]
-confusions = hardest_rows[hardest_rows["label"] != hardest_rows["predicted"]].groupby(["label", "predicted"]).size().sort_values(ascending=False)
-print(f"hardest article: {hardest} ({titles.get(hardest, '')}), accuracy {per_article.loc[hardest, 'accuracy']:.2f}")
+confusions = (
+    hardest_rows[hardest_rows["label"] != hardest_rows["predicted"]]
+    .groupby(["label", "predicted"])
+    .size()
+    .sort_values(ascending=False)
+)
+print(
+    f"hardest article: {hardest} ({titles.get(hardest, '')}), accuracy {per_article.loc[hardest, 'accuracy']:.2f}"
+)
 confusions
 
 # %% [markdown]
@@ -220,15 +254,20 @@ weakest_loao = sorted(LABELS, key=lambda label: loao_scores["per_label"][label][
 weakest_test = sorted(LABELS, key=lambda label: test_scores["per_label"][label]["f1"])[:2]
 pairs = pd.Series(list(zip(scored["label"][~correct], oof_predicted[~correct]))).value_counts()
 top_pair = pairs.index[0] if len(pairs) else ("-", "-")
-display(Markdown(
-    f"- Held-out macro-F1 is **{test_scores['macro_f1']:.3f}** on {len(test)} paragraphs; its weakest labels are "
-    + ", ".join(f"`{label}` (F1 {test_scores['per_label'][label]['f1']:.2f}, support {test_scores['per_label'][label]['support']})" for label in weakest_test)
-    + f". With so few paragraphs per label, one paragraph moves these figures a lot.\n"
-    f"- Leave-one-article-out macro-F1 is **{loao_scores['macro_f1']:.3f}** on {len(scored)} paragraphs; the weakest labels there are "
-    + ", ".join(f"`{label}` ({loao_scores['per_label'][label]['f1']:.2f})" for label in weakest_loao)
-    + f"; the most frequent confusion is `{top_pair[0]}` predicted as `{top_pair[1]}` ({pairs.iloc[0] if len(pairs) else 0} paragraphs).\n"
-    f"- The hardest held-out article under LOAO is `{hardest}` (accuracy {per_article.loc[hardest, 'accuracy']:.2f}, {per_article.loc[hardest, 'source']}).\n"
-    f"- The review threshold {review_threshold:.2f} sends {to_review.mean():.0%} of out-of-fold paragraphs to a person; "
-    f"what it lets through is right {correct[~to_review].mean():.0%} of the time.\n"
-    f"- {int(suspicious_mask.sum())} labelled paragraphs are confidently contradicted out of fold: the table above is the re-check list."
-))
+display(
+    Markdown(
+        f"- Held-out macro-F1 is **{test_scores['macro_f1']:.3f}** on {len(test)} paragraphs; its weakest labels are "
+        + ", ".join(
+            f"`{label}` (F1 {test_scores['per_label'][label]['f1']:.2f}, support {test_scores['per_label'][label]['support']})"
+            for label in weakest_test
+        )
+        + f". With so few paragraphs per label, one paragraph moves these figures a lot.\n"
+        f"- Leave-one-article-out macro-F1 is **{loao_scores['macro_f1']:.3f}** on {len(scored)} paragraphs; the weakest labels there are "
+        + ", ".join(f"`{label}` ({loao_scores['per_label'][label]['f1']:.2f})" for label in weakest_loao)
+        + f"; the most frequent confusion is `{top_pair[0]}` predicted as `{top_pair[1]}` ({pairs.iloc[0] if len(pairs) else 0} paragraphs).\n"
+        f"- The hardest held-out article under LOAO is `{hardest}` (accuracy {per_article.loc[hardest, 'accuracy']:.2f}, {per_article.loc[hardest, 'source']}).\n"
+        f"- The review threshold {review_threshold:.2f} sends {to_review.mean():.0%} of out-of-fold paragraphs to a person; "
+        f"what it lets through is right {correct[~to_review].mean():.0%} of the time.\n"
+        f"- {int(suspicious_mask.sum())} labelled paragraphs are confidently contradicted out of fold: the table above is the re-check list."
+    )
+)

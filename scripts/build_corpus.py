@@ -68,21 +68,33 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
             if labels[key] == DROPPED:
                 labels.pop(key)
                 continue
-            rows.append({"article_id": article_id, "paragraph": paragraph.index, "text": paragraph.text,
-                         "label": labels.pop(key)})
+            rows.append(
+                {
+                    "article_id": article_id,
+                    "paragraph": paragraph.index,
+                    "text": paragraph.text,
+                    "label": labels.pop(key),
+                }
+            )
         info = meta.loc[article_id]
-        manifest.append({
-            "article_id": article_id, "source": source,
-            "source_file": str(path.relative_to(ROOT)),
-            "title": article.title or "", "register": info["register"],
-            "about_alibaba": info["about_alibaba"],
-        })
+        manifest.append(
+            {
+                "article_id": article_id,
+                "source": source,
+                "source_file": str(path.relative_to(ROOT)),
+                "title": article.title or "",
+                "register": info["register"],
+                "about_alibaba": info["about_alibaba"],
+            }
+        )
     # What is left are standalone authored paragraphs (no raw file): text from the final file.
     for (article_id, paragraph), label in labels.items():
         if label == DROPPED:
             continue
         if source != "authored" or paragraph != 0:
-            raise SystemExit(f"{final_path}: {article_id} paragraph {paragraph} matches no ingested paragraph")
+            raise SystemExit(
+                f"{final_path}: {article_id} paragraph {paragraph} matches no ingested paragraph"
+            )
         text = settled.loc[(settled.article_id == article_id) & (settled.paragraph == 0), "text"].iloc[0]
         rows.append({"article_id": article_id, "paragraph": 0, "text": text, "label": label})
     frame = pd.DataFrame(rows)
@@ -103,7 +115,9 @@ def drop_near_duplicates(rows: pd.DataFrame, training: pd.DataFrame, within: boo
     order = rows.assign(standalone=rows["paragraph"].eq(0) & ~rows["article_id"].isin(ARTICLE_IDS))
     order = order.sort_values(["standalone", "article_id", "paragraph"], ascending=[True, True, True])
     texts = list(order["text"])
-    doomed = {i for i, _, _ in near_duplicate_pairs(texts, list(training["text"]))} if len(training) else set()
+    doomed = (
+        {i for i, _, _ in near_duplicate_pairs(texts, list(training["text"]))} if len(training) else set()
+    )
     if within:
         doomed |= {max(i, j) for i, j, _ in near_duplicate_pairs(texts, texts) if i != j}
     kept = order.drop(order.index[sorted(doomed)]).drop(columns="standalone")

@@ -1,6 +1,6 @@
 """Print the data card's tables (counts per label, source, split, article) as Markdown.
 
-    .venv/bin/python scripts/data_card.py
+.venv/bin/python scripts/data_card.py
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def main() -> None:
     rows = load_labeled(ROOT / "data/labeled")
     manifest = load_manifest(ROOT / "data/articles.csv")
     rows["set"] = rows["source"] + "/" + rows["split"]
-    by_label = pd.crosstab(rows["label"], rows["set"], margins=True, margins_name="total").reindex([*LABELS, "total"])
+    by_label = pd.crosstab(rows["label"], rows["set"], margins=True, margins_name="total").reindex(
+        [*LABELS, "total"]
+    )
     by_label.index.name = "label"
     print("### Paragraphs per label, source and split\n")
     print(table(by_label))
@@ -44,14 +46,18 @@ def main() -> None:
     grouped["source"] = grouped.index.map(info["source"])
     grouped["register"] = grouped.index.map(info["register"])
     grouped["about_alibaba"] = grouped.index.map(info["about_alibaba"])
-    summary = grouped.groupby(["source", "register", "about_alibaba"]).agg(articles=("rows", "size"), paragraphs=("rows", "sum"))
+    summary = grouped.groupby(["source", "register", "about_alibaba"]).agg(
+        articles=("rows", "size"), paragraphs=("rows", "sum")
+    )
     summary.index = [" / ".join(index) for index in summary.index]
     summary.index.name = "source / register / about Alibaba"
     print("\n### Whole articles beyond the seeds\n")
     print(table(summary))
     standalone = rows[(rows["source"] == "authored") & ~rows["article_id"].isin(info.index)]
-    print(f"\nStandalone authored paragraphs: {len(standalone)}; authored paragraphs in articles: "
-          f"{len(rows[(rows['source'] == 'authored') & rows['article_id'].isin(info.index)])}.")
+    print(
+        f"\nStandalone authored paragraphs: {len(standalone)}; authored paragraphs in articles: "
+        f"{len(rows[(rows['source'] == 'authored') & rows['article_id'].isin(info.index)])}."
+    )
     batches = rows[rows["source"] == "authored"].assign(batch=lambda f: f["article_id"].str.split("-").str[1])
     per_batch = pd.crosstab(batches["batch"], batches["label"]).reindex(columns=list(LABELS))
     per_batch.index.name = "batch"

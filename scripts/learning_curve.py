@@ -57,15 +57,22 @@ def main() -> None:
     for size in SIZES:
         for repeat in range(REPEATS if size not in (0, None) else 1):
             train = pd.concat([seeds, subset(authored, size, repeat)]).reset_index(drop=True)
-            scored, probabilities, _ = out_of_fold_probabilities(train, CHOSEN_SETTINGS, set(manifest["article_id"]))
+            scored, probabilities, _ = out_of_fold_probabilities(
+                train, CHOSEN_SETTINGS, set(manifest["article_id"])
+            )
             predicted = np.array(predicted_labels(probabilities))
             seed_rows = (scored["source"] == "seed").to_numpy()
             pipeline = fit_pipeline(CHOSEN_SETTINGS, train["text"], train["label"], train["article_id"])
-            ood_predicted = predicted_labels(align_probabilities(pipeline.classes_, pipeline.predict_proba(list(ood["text"])), LABELS))
+            ood_predicted = predicted_labels(
+                align_probabilities(pipeline.classes_, pipeline.predict_proba(list(ood["text"])), LABELS)
+            )
             result = {
-                "authored": int(len(train) - len(seeds)), "repeat": repeat,
+                "authored": int(len(train) - len(seeds)),
+                "repeat": repeat,
                 "loao_macro_f1": classification_scores(scored["label"], predicted)["macro_f1"],
-                "loao_seed_macro_f1": classification_scores(scored["label"][seed_rows], predicted[seed_rows])["macro_f1"],
+                "loao_seed_macro_f1": classification_scores(scored["label"][seed_rows], predicted[seed_rows])[
+                    "macro_f1"
+                ],
                 "ood_macro_f1": classification_scores(ood["label"], ood_predicted)["macro_f1"],
             }
             results.append(result)
@@ -74,18 +81,30 @@ def main() -> None:
     (OUT / "learning_curve.json").write_text(json.dumps(results, indent=1))
     frame = pd.DataFrame(results)
     frame["size"] = frame["authored"].round(-2).where(frame["authored"] < 700, frame["authored"])
-    summary = frame.groupby("size").agg(
-        runs=("repeat", "size"), authored=("authored", "mean"),
-        loao=("loao_macro_f1", "mean"), loao_sd=("loao_macro_f1", "std"),
-        loao_seed=("loao_seed_macro_f1", "mean"), loao_seed_sd=("loao_seed_macro_f1", "std"),
-        ood=("ood_macro_f1", "mean"), ood_sd=("ood_macro_f1", "std"),
-    ).fillna(0.0)
+    summary = (
+        frame.groupby("size")
+        .agg(
+            runs=("repeat", "size"),
+            authored=("authored", "mean"),
+            loao=("loao_macro_f1", "mean"),
+            loao_sd=("loao_macro_f1", "std"),
+            loao_seed=("loao_seed_macro_f1", "mean"),
+            loao_seed_sd=("loao_seed_macro_f1", "std"),
+            ood=("ood_macro_f1", "mean"),
+            ood_sd=("ood_macro_f1", "std"),
+        )
+        .fillna(0.0)
+    )
     plot(summary)
-    print("| authored paragraphs | runs | LOAO macro-F1 (all folds) | LOAO macro-F1 (seed folds) | OOD macro-F1 (reports only) |")
+    print(
+        "| authored paragraphs | runs | LOAO macro-F1 (all folds) | LOAO macro-F1 (seed folds) | OOD macro-F1 (reports only) |"
+    )
     print("|---|---|---|---|---|")
     for _, row in summary.iterrows():
-        print(f"| {row.authored:.0f} | {row.runs:.0f} | {row.loao:.3f} ± {row.loao_sd:.3f} | {row.loao_seed:.3f} ± {row.loao_seed_sd:.3f} "
-              f"| {row.ood:.3f} ± {row.ood_sd:.3f} |")
+        print(
+            f"| {row.authored:.0f} | {row.runs:.0f} | {row.loao:.3f} ± {row.loao_sd:.3f} | {row.loao_seed:.3f} ± {row.loao_seed_sd:.3f} "
+            f"| {row.ood:.3f} ± {row.ood_sd:.3f} |"
+        )
 
 
 def plot(summary: pd.DataFrame) -> None:
@@ -95,9 +114,19 @@ def plot(summary: pd.DataFrame) -> None:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 4))
-    for column, label in (("loao", "LOAO, all folds (decides)"), ("loao_seed", "LOAO, seed folds (decides)"),
-                          ("ood", "OOD (reports only)")):
-        axis.errorbar(summary["authored"], summary[column], yerr=summary[f"{column}_sd"], marker="o", capsize=3, label=label)
+    for column, label in (
+        ("loao", "LOAO, all folds (decides)"),
+        ("loao_seed", "LOAO, seed folds (decides)"),
+        ("ood", "OOD (reports only)"),
+    ):
+        axis.errorbar(
+            summary["authored"],
+            summary[column],
+            yerr=summary[f"{column}_sd"],
+            marker="o",
+            capsize=3,
+            label=label,
+        )
     axis.set_xlabel("authored training paragraphs")
     axis.set_ylabel("macro-F1")
     axis.set_ylim(0, 1)

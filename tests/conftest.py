@@ -31,7 +31,9 @@ def trained(tmp_path_factory):
     from triage.train import train
 
     folder = tmp_path_factory.mktemp("model")
-    return train(ROOT / "data/labeled", folder / "triage.json", manifest_path=ROOT / "data/articles.csv", n_jobs=2)
+    return train(
+        ROOT / "data/labeled", folder / "triage.json", manifest_path=ROOT / "data/articles.csv", n_jobs=2
+    )
 
 
 @pytest.fixture()

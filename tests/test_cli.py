@@ -48,15 +48,27 @@ def test_predict_writes_one_json_object_per_article_naming_the_model(capsys, tra
     assert record["triage_version"]
     assert record["title"].startswith("Alibaba Is Cracking Down")
     paragraph = record["paragraphs"][0]
-    assert set(paragraph) >= {"index", "text", "lines", "label", "probabilities", "needs_review", "own_probabilities"}
+    assert set(paragraph) >= {
+        "index",
+        "text",
+        "lines",
+        "label",
+        "probabilities",
+        "needs_review",
+        "own_probabilities",
+    }
     assert abs(sum(paragraph["probabilities"].values()) - 1) < 1e-3
     assert all(set(tag) == {"label", "score", "paragraphs"} for tag in record["tags"])
 
 
 def test_predict_unit_paragraph_labels_each_row_as_it_is(capsys, trained, tmp_path):
     csv_path = tmp_path / "rows.csv"
-    csv_path.write_text("id,text\na,The court granted an injunction against the seller.\nb,The brand opened a flagship store.\n")
-    code, out, _ = run(capsys, "predict", csv_path, "--model", trained.model_path, "--unit", "paragraph", "--format", "jsonl")
+    csv_path.write_text(
+        "id,text\na,The court granted an injunction against the seller.\nb,The brand opened a flagship store.\n"
+    )
+    code, out, _ = run(
+        capsys, "predict", csv_path, "--model", trained.model_path, "--unit", "paragraph", "--format", "jsonl"
+    )
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["id"] for r in records] == ["a", "b"]
     assert {"label", "probabilities", "needs_review", "model", "triage_version"} <= set(records[0])
@@ -78,7 +90,10 @@ def test_predict_reads_a_directory_in_sorted_order_and_standard_input(capsys, tr
     for name in ("b.txt", "a.txt"):
         shutil.copy(ARTICLE, tmp_path / name)
     code, out, _ = run(capsys, "predict", tmp_path, "--model", trained.model_path, "--format", "jsonl")
-    assert [json.loads(line)["id"] for line in out.splitlines()] == [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [
+        str(tmp_path / "a.txt"),
+        str(tmp_path / "b.txt"),
+    ]
     import io
 
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(ARTICLE.read_bytes())))
@@ -89,20 +104,37 @@ def test_predict_reads_a_directory_in_sorted_order_and_standard_input(capsys, tr
 def test_predict_jsonl_input_with_renamed_columns(capsys, trained, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text(json.dumps({"key": "x1", "body": ARTICLE.read_text(encoding="utf-8")}) + "\n")
-    code, out, _ = run(capsys, "predict", path, "--model", trained.model_path, "--text-column", "body",
-                       "--id-column", "key", "--format", "jsonl")
+    code, out, _ = run(
+        capsys,
+        "predict",
+        path,
+        "--model",
+        trained.model_path,
+        "--text-column",
+        "body",
+        "--id-column",
+        "key",
+        "--format",
+        "jsonl",
+    )
     assert code == 0 and json.loads(out)["id"] == "x1"
 
 
 def test_threshold_overrides_the_cards_tag_thresholds(capsys, trained):
-    _, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--threshold", "0.0", "--format", "jsonl")
+    _, out, _ = run(
+        capsys, "predict", ARTICLE, "--model", trained.model_path, "--threshold", "0.0", "--format", "jsonl"
+    )
     assert len(json.loads(out)["tags"]) == 5  # every label but other reaches 0
-    _, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--threshold", "1.0", "--format", "jsonl")
+    _, out, _ = run(
+        capsys, "predict", ARTICLE, "--model", trained.model_path, "--threshold", "1.0", "--format", "jsonl"
+    )
     assert json.loads(out)["tags"] == []
 
 
 def test_explain_adds_the_terms_behind_each_label(capsys, trained):
-    _, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--explain", "--format", "jsonl")
+    _, out, _ = run(
+        capsys, "predict", ARTICLE, "--model", trained.model_path, "--explain", "--format", "jsonl"
+    )
     paragraphs = json.loads(out)["paragraphs"]
     assert all("explanation" in p for p in paragraphs)
     assert any(p["explanation"] and p["explanation"][0]["weight"] > 0 for p in paragraphs)
@@ -111,9 +143,13 @@ def test_explain_adds_the_terms_behind_each_label(capsys, trained):
 def test_no_context_gives_the_paragraph_models_own_probabilities(capsys, trained):
     _, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--format", "jsonl")
     with_context = json.loads(out)
-    _, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--no-context", "--format", "jsonl")
+    _, out, _ = run(
+        capsys, "predict", ARTICLE, "--model", trained.model_path, "--no-context", "--format", "jsonl"
+    )
     without = json.loads(out)
-    assert [p["probabilities"] for p in without["paragraphs"]] == [p["own_probabilities"] for p in with_context["paragraphs"]]
+    assert [p["probabilities"] for p in without["paragraphs"]] == [
+        p["own_probabilities"] for p in with_context["paragraphs"]
+    ]
 
 
 def test_output_file_is_written_and_an_existing_one_needs_force(capsys, trained, tmp_path):
@@ -131,14 +167,17 @@ def test_model_can_be_named_by_the_environment(capsys, trained, monkeypatch):
 
 
 # --- errors are one line with the documented exit code ----------------------------------------
-@pytest.mark.parametrize("args, code, message", [
-    (["predict", "missing.txt"], 3, "no such file"),
-    (["predict", ARTICLE, "--model", "missing.json"], 4, "no model at"),
-    (["predict", ARTICLE, "--bogus"], 2, "No such option"),
-    (["predict", ARTICLE, "--threshold", "2"], 2, "threshold"),
-    (["predict"], 2, "Missing argument"),
-    (["validate", "--data", "missing"], 3, "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["predict", "missing.txt"], 3, "no such file"),
+        (["predict", ARTICLE, "--model", "missing.json"], 4, "no model at"),
+        (["predict", ARTICLE, "--bogus"], 2, "No such option"),
+        (["predict", ARTICLE, "--threshold", "2"], 2, "threshold"),
+        (["predict"], 2, "Missing argument"),
+        (["validate", "--data", "missing"], 3, "no such file or folder"),
+    ],
+)
 def test_errors_are_one_line_with_their_exit_code(capsys, args, code, message):
     got, out, err = run(capsys, *args)
     assert got == code
@@ -206,9 +245,16 @@ def test_train_without_authored_rows_fits_only_seed_rows(capsys, tmp_path, in_re
 
 def test_installed_entry_point_runs_in_a_subprocess(trained):
     executable = Path(sys.executable).with_name("triage")
-    result = subprocess.run([str(executable), "predict", str(ARTICLE), "--model", str(trained.model_path)],
-                            capture_output=True, text=True, env={**os.environ}, timeout=120)
+    result = subprocess.run(
+        [str(executable), "predict", str(ARTICLE), "--model", str(trained.model_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["tags"]
-    missing = subprocess.run([str(executable), "predict", "nope.txt"], capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        [str(executable), "predict", "nope.txt"], capture_output=True, text=True, timeout=60
+    )
     assert missing.returncode == 3 and missing.stderr.startswith("error: ")

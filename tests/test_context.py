@@ -33,8 +33,17 @@ def _model(context_lambda: float) -> TriageModel:
     texts = LEGAL + METRICS + OTHER
     labels = ["legal_action"] * 4 + ["platform_metrics"] * 4 + ["other"] * 4
     pipeline = fit_pipeline(settings, texts, labels)
-    card = {"labels": ["brand_criticism", "platform_metrics", "legal_action", "regulatory_listing", "market_expansion", "other"],
-            "model_file": {"sha256": "0" * 64}}
+    card = {
+        "labels": [
+            "brand_criticism",
+            "platform_metrics",
+            "legal_action",
+            "regulatory_listing",
+            "market_expansion",
+            "other",
+        ],
+        "model_file": {"sha256": "0" * 64},
+    }
     return TriageModel(ArticleContextModel(pipeline, context_lambda), card)
 
 
@@ -52,10 +61,13 @@ def test_an_ambiguous_paragraph_takes_its_articles_label_with_context_and_not_wi
 def test_no_context_reproduces_the_context_free_output_exactly():
     model = _model(context_lambda=1.0)
     without = model.predict_article(ARTICLE, context=False)
-    assert [p.probabilities for p in without.paragraphs] == [p.probabilities for p in model.predict_paragraphs(
-        [line for line in ARTICLE.split("\n")])]
+    assert [p.probabilities for p in without.paragraphs] == [
+        p.probabilities for p in model.predict_paragraphs([line for line in ARTICLE.split("\n")])
+    ]
     with_context = model.predict_article(ARTICLE, context=True)
-    assert [p.own_probabilities for p in with_context.paragraphs] == [p.probabilities for p in without.paragraphs]
+    assert [p.own_probabilities for p in with_context.paragraphs] == [
+        p.probabilities for p in without.paragraphs
+    ]
 
 
 def test_in_context_probabilities_sum_to_one():
@@ -83,9 +95,18 @@ def test_the_card_records_the_setting_and_a_saved_context_model_loads_through_th
 
     model = _model(context_lambda=0.6)
     settings = Settings(context_lambda=0.6)
-    card = save_model(model.context_model, {"labels": model.labels, "settings": settings.to_dict(),
-                                            "versions": {"scikit-learn": sklearn.__version__}}, tmp_path / "triage.json")
+    card = save_model(
+        model.context_model,
+        {
+            "labels": model.labels,
+            "settings": settings.to_dict(),
+            "versions": {"scikit-learn": sklearn.__version__},
+        },
+        tmp_path / "triage.json",
+    )
     loaded = load_model(tmp_path / "triage.json")
     assert card["settings"]["context_lambda"] == 0.6
     assert loaded.context_model.context_lambda == 0.6
-    assert [p.label for p in loaded.predict_article(ARTICLE).paragraphs] == [p.label for p in model.predict_article(ARTICLE).paragraphs]
+    assert [p.label for p in loaded.predict_article(ARTICLE).paragraphs] == [
+        p.label for p in model.predict_article(ARTICLE).paragraphs
+    ]

@@ -25,8 +25,14 @@ SHARED_SEEDS = ROOT.parent / "shared/seeds"
 
 
 def _row(**changes):
-    row = {"article_id": "a-1", "paragraph": "0", "text": "Amazon removed fake listings.",
-           "label": "platform_metrics", "split": "train", "source": "authored"}
+    row = {
+        "article_id": "a-1",
+        "paragraph": "0",
+        "text": "Amazon removed fake listings.",
+        "label": "platform_metrics",
+        "split": "train",
+        "source": "authored",
+    }
     row.update(changes)
     row.setdefault("text_sha1", text_sha1(row["text"]))
     if "text_sha1" not in changes:
@@ -44,15 +50,18 @@ def _write(tmp_path, rows, columns=None) -> Path:
 
 
 # --- the validator refuses each kind of bad file, naming file, row and problem ------------
-@pytest.mark.parametrize("change, message", [
-    ({"label": "scandal"}, "label 'scandal' is not one of"),
-    ({"label": ""}, "label empty is not one of"),
-    ({"text": "   "}, "empty text"),
-    ({"text_sha1": "0" * 40}, "text_sha1 does not match"),
-    ({"split": "test"}, "split 'test' is not allowed for source authored"),
-    ({"source": "scraped"}, "source 'scraped' is not one of"),
-    ({"paragraph": "-1"}, "is not a whole number"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"label": "scandal"}, "label 'scandal' is not one of"),
+        ({"label": ""}, "label empty is not one of"),
+        ({"text": "   "}, "empty text"),
+        ({"text_sha1": "0" * 40}, "text_sha1 does not match"),
+        ({"split": "test"}, "split 'test' is not allowed for source authored"),
+        ({"source": "scraped"}, "source 'scraped' is not one of"),
+        ({"paragraph": "-1"}, "is not a whole number"),
+    ],
+)
 def test_validator_rejects_a_bad_row_naming_file_row_and_problem(tmp_path, change, message):
     path = _write(tmp_path, [_row(), _row(article_id="a-2", **change)])
     with pytest.raises(BadInput) as error:
@@ -74,8 +83,11 @@ def test_validator_rejects_duplicate_article_and_paragraph(tmp_path):
 
 
 def test_seed_rows_may_be_train_or_test_and_ood_rows_only_ood(tmp_path):
-    rows = [_row(source="seed", split="test"), _row(article_id="s", source="seed", split="train"),
-            _row(article_id="o", source="ood", split="ood")]
+    rows = [
+        _row(source="seed", split="test"),
+        _row(article_id="s", source="seed", split="train"),
+        _row(article_id="o", source="ood", split="ood"),
+    ]
     assert len(load_labeled_file(_write(tmp_path, rows))) == 3
     with pytest.raises(BadInput, match="not allowed for source ood"):
         load_labeled_file(_write(tmp_path, [_row(source="ood", split="train")]))
@@ -97,7 +109,9 @@ def test_manifest_names_every_article_with_raw_text_and_valid_fields():
 
 def test_manifest_validator_rejects_an_unknown_register(tmp_path):
     path = tmp_path / "articles.csv"
-    path.write_text("article_id,source,source_file,title,register,about_alibaba\nx,seed,data/raw/x.txt,T,spoken,no\n")
+    path.write_text(
+        "article_id,source,source_file,title,register,about_alibaba\nx,seed,data/raw/x.txt,T,spoken,no\n"
+    )
     with pytest.raises(BadInput, match="register 'spoken'"):
         load_manifest(path)
 

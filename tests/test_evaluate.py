@@ -16,13 +16,62 @@ from triage.evaluate import (
 
 def _rows():
     rows = [
-        ("seed-a", 0, "The court granted an injunction against the seller of fake bags.", "legal_action", "train", "seed"),
-        ("seed-a", 1, "The platform removed a million listings last year with new tools.", "platform_metrics", "train", "seed"),
-        ("seed-b", 0, "Brands accused the platform of paying lip service to the problem.", "brand_criticism", "train", "seed"),
-        ("seed-b", 1, "The platform removed a million listings last year with new tools and staff.", "platform_metrics", "train", "seed"),
-        ("seed-t", 0, "The trade office kept the market on its list of notorious markets.", "regulatory_listing", "test", "seed"),
-        ("auth-1", 0, "A standalone paragraph about a flagship store opening in Shanghai.", "market_expansion", "train", "authored"),
-        ("ood-1", 0, "An out-of-domain paragraph about a customs seizure of fake toys.", "legal_action", "ood", "ood"),
+        (
+            "seed-a",
+            0,
+            "The court granted an injunction against the seller of fake bags.",
+            "legal_action",
+            "train",
+            "seed",
+        ),
+        (
+            "seed-a",
+            1,
+            "The platform removed a million listings last year with new tools.",
+            "platform_metrics",
+            "train",
+            "seed",
+        ),
+        (
+            "seed-b",
+            0,
+            "Brands accused the platform of paying lip service to the problem.",
+            "brand_criticism",
+            "train",
+            "seed",
+        ),
+        (
+            "seed-b",
+            1,
+            "The platform removed a million listings last year with new tools and staff.",
+            "platform_metrics",
+            "train",
+            "seed",
+        ),
+        (
+            "seed-t",
+            0,
+            "The trade office kept the market on its list of notorious markets.",
+            "regulatory_listing",
+            "test",
+            "seed",
+        ),
+        (
+            "auth-1",
+            0,
+            "A standalone paragraph about a flagship store opening in Shanghai.",
+            "market_expansion",
+            "train",
+            "authored",
+        ),
+        (
+            "ood-1",
+            0,
+            "An out-of-domain paragraph about a customs seizure of fake toys.",
+            "legal_action",
+            "ood",
+            "ood",
+        ),
     ]
     return pd.DataFrame(rows, columns=["article_id", "paragraph", "text", "label", "split", "source"])
 
@@ -45,14 +94,18 @@ def test_standalone_paragraphs_always_train_and_test_and_ood_rows_never_take_par
 
 def test_training_rows_that_nearly_duplicate_the_held_out_article_are_dropped_from_its_fold():
     rows = _rows()
-    fold_a = next(fold for fold in loao_folds(rows, article_ids={"seed-a", "seed-b"}) if fold.article_id == "seed-a")
+    fold_a = next(
+        fold for fold in loao_folds(rows, article_ids={"seed-a", "seed-b"}) if fold.article_id == "seed-a"
+    )
     training_texts = set(rows.iloc[fold_a.train_index]["text"])
     assert rows.loc[3, "text"] not in training_texts  # seed-b ¶1 retells seed-a ¶1
     assert rows.loc[2, "text"] in training_texts
 
 
 def test_scores_report_support_and_macro_f1_over_present_labels():
-    scores = classification_scores(["legal_action", "other", "other"], ["legal_action", "other", "legal_action"])
+    scores = classification_scores(
+        ["legal_action", "other", "other"], ["legal_action", "other", "legal_action"]
+    )
     assert scores["per_label"]["other"]["support"] == 2
     assert scores["per_label"]["legal_action"]["f1"] == round(2 / 3, 4)
     assert scores["macro_f1"] == round((2 / 3 + 2 / 3) / 2, 4)
@@ -60,13 +113,18 @@ def test_scores_report_support_and_macro_f1_over_present_labels():
 
 def test_baselines_majority_and_keywords():
     assert majority_baseline(["other", "other", "legal_action"], 2) == ["other", "other"]
-    assert keyword_baseline(["They filed a lawsuit in federal court.", "Nice weather today."]) == ["legal_action", "other"]
+    assert keyword_baseline(["They filed a lawsuit in federal court.", "Nice weather today."]) == [
+        "legal_action",
+        "other",
+    ]
 
 
 def test_article_tag_micro_f1_counts_article_label_pairs():
     labels = ["legal_action", "platform_metrics", "other"]
-    articles = [(["legal_action", "other"], np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]])),
-                (["platform_metrics"], np.array([[0.6, 0.3, 0.1]]))]
+    articles = [
+        (["legal_action", "other"], np.array([[0.9, 0.05, 0.05], [0.1, 0.1, 0.8]])),
+        (["platform_metrics"], np.array([[0.6, 0.3, 0.1]])),
+    ]
     scores = article_tag_scores(articles, labels, 0.5)
     assert (scores["precision"], scores["recall"]) == (0.5, 0.5)
 
@@ -80,7 +138,9 @@ def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
 
     root = Path(__file__).resolve().parents[1]
     rows = load_labeled(root / "data/labeled")
-    rows = rows[(rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1-00")].reset_index(drop=True)
+    rows = rows[
+        (rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1-00")
+    ].reset_index(drop=True)
     manifest = load_manifest(root / "data/articles.csv")
     settings = Settings(char_ngrams=None, calibration="none")
     monkeypatch.setenv("TRIAGE_OOF_CACHE", str(tmp_path))

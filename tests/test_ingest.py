@@ -15,19 +15,39 @@ ARTICLES = ROOT / "tests/data/articles"
 
 
 # --- one rule, one test -------------------------------------------------------------------
-@pytest.mark.parametrize("line", ["Home >", "Home > News > Retail", "Home / Tech / E-commerce",
-                                  "Home | Economy", "World > Europe", "Current position: Home > Finance"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Home >",
+        "Home > News > Retail",
+        "Home / Tech / E-commerce",
+        "Home | Economy",
+        "World > Europe",
+        "Current position: Home > Finance",
+    ],
+)
 def test_breadcrumbs_are_navigation(line):
     assert rules.is_navigation(line)
 
 
 def test_a_sentence_with_a_greater_than_sign_is_not_navigation():
-    assert not rules.is_navigation("Sales in the first quarter were > 20% higher than a year ago, the company said on Monday.")
+    assert not rules.is_navigation(
+        "Sales in the first quarter were > 20% higher than a year ago, the company said on Monday."
+    )
 
 
-@pytest.mark.parametrize("line", ["2019/7/24 12:53:00 3", "March 14, 2021", "14 Mar 2021 | 09:12",
-                                  "Published: 2021-03-14 09:12 GMT", "Updated 14.03.2021",
-                                  "Friday 5 December 2025 06:00 GMT", "Buenos Aires, 22 April 2025"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "2019/7/24 12:53:00 3",
+        "March 14, 2021",
+        "14 Mar 2021 | 09:12",
+        "Published: 2021-03-14 09:12 GMT",
+        "Updated 14.03.2021",
+        "Friday 5 December 2025 06:00 GMT",
+        "Buenos Aires, 22 April 2025",
+    ],
+)
 def test_date_and_dateline_lines_are_dropped(line):
     assert rules.is_date_line(line)
 
@@ -41,7 +61,9 @@ def test_lone_counters_are_count_lines(line):
     assert rules.is_count_line(line)
 
 
-@pytest.mark.parametrize("line", ["Share this", "Share on Facebook | Twitter | LinkedIn", "Share to: WeChat Weibo QQ Space"])
+@pytest.mark.parametrize(
+    "line", ["Share this", "Share on Facebook | Twitter | LinkedIn", "Share to: WeChat Weibo QQ Space"]
+)
 def test_social_buttons_are_share_lines(line):
     assert rules.is_share_line(line)
 
@@ -50,7 +72,9 @@ def test_a_sentence_about_shares_is_not_a_share_line():
     assert not rules.is_share_line("Shares of the company fell 3% after the report.")
 
 
-@pytest.mark.parametrize("line", ["Tags: Amazon, counterfeits", "Keywords: customs", "Hot Tags: Taobao Court"])
+@pytest.mark.parametrize(
+    "line", ["Tags: Amazon, counterfeits", "Keywords: customs", "Hot Tags: Taobao Court"]
+)
 def test_keyword_lists_are_tag_lines(line):
     assert rules.is_tag_line(line)
 
@@ -59,10 +83,14 @@ def test_glued_keywords_before_the_body_are_dropped_but_the_same_shape_inside_is
     text = "A Headline About Fake Goods Online\nAlibabaFake\nThe first paragraph is long enough to be prose, about fakes.\nTaoBao\nand the sentence goes on."
     article = ingest(text)
     assert [line.rule for line in article.dropped] == [rules.HEADER_KEYWORDS]
-    assert article.texts == ["The first paragraph is long enough to be prose, about fakes. TaoBao and the sentence goes on."]
+    assert article.texts == [
+        "The first paragraph is long enough to be prose, about fakes. TaoBao and the sentence goes on."
+    ]
 
 
-@pytest.mark.parametrize("line", ["By Jane Doe", "By a Technology Correspondent", "By Staff Reporter Published March 11, 2026"])
+@pytest.mark.parametrize(
+    "line", ["By Jane Doe", "By a Technology Correspondent", "By Staff Reporter Published March 11, 2026"]
+)
 def test_short_bylines_are_dropped(line):
     assert rules.is_byline(line)
 
@@ -71,20 +99,42 @@ def test_a_sentence_starting_with_by_is_content():
     assert not rules.is_byline("By the end of June, the platform had handled over 20 million listings.")
 
 
-@pytest.mark.parametrize("line", ["Source: Hangzhou Daily", "Editor: Li Na", "Responsible editor: Wang Lei",
-                                  "Publish time: 2025/09/03", "Photo: A warehouse of seized goods"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Source: Hangzhou Daily",
+        "Editor: Li Na",
+        "Responsible editor: Wang Lei",
+        "Publish time: 2025/09/03",
+        "Photo: A warehouse of seized goods",
+    ],
+)
 def test_labelled_page_fields_are_credit_lines(line):
     assert rules.is_credit_line(line)
 
 
-@pytest.mark.parametrize("line", ["Listen to this article", "5 min read", "[Print] [Close]",
-                                  "Sign up for our daily newsletter", "Follow us on social media"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Listen to this article",
+        "5 min read",
+        "[Print] [Close]",
+        "Sign up for our daily newsletter",
+        "Follow us on social media",
+    ],
+)
 def test_page_buttons_and_prompts_are_page_controls(line):
     assert rules.is_page_control(line)
 
 
-@pytest.mark.parametrize("line", ["Copyright reserved, reprint prohibited", "Disclaimer: for reference only.",
-                                  "Statement: this article content only represent author view."])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright reserved, reprint prohibited",
+        "Disclaimer: for reference only.",
+        "Statement: this article content only represent author view.",
+    ],
+)
 def test_rights_notices_are_disclaimers(line):
     assert rules.is_disclaimer(line)
 
@@ -95,7 +145,9 @@ def test_advertisement_markers_are_dropped(line):
 
 
 def test_cookie_banners_are_dropped():
-    assert rules.is_cookie_notice("We use cookies to improve your experience. By continuing you accept our policy.")
+    assert rules.is_cookie_notice(
+        "We use cookies to improve your experience. By continuing you accept our policy."
+    )
 
 
 def test_page_break_markers_and_separators_are_dropped():
@@ -107,25 +159,33 @@ def test_page_break_markers_and_separators_are_dropped():
 def test_lines_in_another_script_are_dropped_and_mixed_english_is_kept():
     assert rules.is_foreign_script("亚洲日韩视频欧美在线视频永久免费")
     assert rules.is_foreign_script("FILA簽約木村光希,擔任潮流運動代言人")
-    assert not rules.is_foreign_script("Taobao (淘宝) said it removed 2 million listings of fake shoes last year.")
+    assert not rules.is_foreign_script(
+        "Taobao (淘宝) said it removed 2 million listings of fake shoes last year."
+    )
 
 
 def test_a_long_line_in_another_latin_language_is_dropped():
-    assert rules.is_foreign_language("La plataforma eliminó millones de productos falsificados durante su campaña anual contra vendedores")
-    assert not rules.is_foreign_language("The platform removed millions of fake products during its annual campaign against sellers.")
+    assert rules.is_foreign_language(
+        "La plataforma eliminó millones de productos falsificados durante su campaña anual contra vendedores"
+    )
+    assert not rules.is_foreign_language(
+        "The platform removed millions of fake products during its annual campaign against sellers."
+    )
 
 
 def test_related_reading_drops_the_list_until_prose_returns():
-    text = "\n".join([
-        "First paragraph of the story, long enough to count as a real paragraph of prose.",
-        "Related reading",
-        "- Cotton Prices Slump Again",
-        "Company news",
-        "|",
-        "2019/7/24 12:53:00",
-        "4",
-        "The story then goes on with another full paragraph that is clearly written as prose.",
-    ])
+    text = "\n".join(
+        [
+            "First paragraph of the story, long enough to count as a real paragraph of prose.",
+            "Related reading",
+            "- Cotton Prices Slump Again",
+            "Company news",
+            "|",
+            "2019/7/24 12:53:00",
+            "4",
+            "The story then goes on with another full paragraph that is clearly written as prose.",
+        ]
+    )
     article = ingest(text)
     assert article.texts[-1].startswith("The story then goes on")
     assert [line.rule for line in article.dropped] == [rules.RELATED_SECTION] * 6
@@ -147,7 +207,9 @@ def test_previous_and_next_links_are_dropped_one_line_each():
 def test_lone_anchor_line_is_merged_into_sentence():
     text = "Nevertheless, some foreign brands seem to be right.\nAlibaba\nThe effort is not to be bought."
     article = ingest(text)
-    assert article.texts == ["Nevertheless, some foreign brands seem to be right. Alibaba The effort is not to be bought."]
+    assert article.texts == [
+        "Nevertheless, some foreign brands seem to be right. Alibaba The effort is not to be bought."
+    ]
     assert (article.paragraphs[0].first_line, article.paragraphs[0].last_line) == (1, 3)
 
 
@@ -158,8 +220,10 @@ def test_chained_anchor_lines_make_one_paragraph():
 
 def test_anchor_is_not_merged_across_page_furniture():
     text = "The first paragraph of the story is here and it ends.\nAdvertisement\nTaobao\nThe second paragraph starts after the advertisement."
-    assert ingest(text).texts == ["The first paragraph of the story is here and it ends.",
-                                  "Taobao The second paragraph starts after the advertisement."]
+    assert ingest(text).texts == [
+        "The first paragraph of the story is here and it ends.",
+        "Taobao The second paragraph starts after the advertisement.",
+    ]
 
 
 def test_a_quote_split_over_two_lines_is_one_paragraph():
@@ -172,7 +236,9 @@ def test_a_quote_split_over_two_lines_is_one_paragraph():
 
 # --- titles ----------------------------------------------------------------------------------
 def test_headline_case_first_line_is_the_title():
-    article = ingest("Platform Removes Fake Shoes After Brand Complaints\nThe platform removed the listings on Monday after complaints.")
+    article = ingest(
+        "Platform Removes Fake Shoes After Brand Complaints\nThe platform removed the listings on Monday after complaints."
+    )
     assert article.title == "Platform Removes Fake Shoes After Brand Complaints"
     assert article.texts == ["The platform removed the listings on Monday after complaints."]
 
@@ -185,7 +251,9 @@ def test_text_without_a_headline_keeps_its_first_paragraph():
 
 
 def test_section_labels_before_the_headline_are_not_the_title():
-    article = ingest("Tech | Commerce\nAsia Pacific\neBay Extends Its Authentication Service To Germany\nThe body starts here with a sentence of prose.")
+    article = ingest(
+        "Tech | Commerce\nAsia Pacific\neBay Extends Its Authentication Service To Germany\nThe body starts here with a sentence of prose."
+    )
     assert article.title == "eBay Extends Its Authentication Service To Germany"
 
 
@@ -230,7 +298,10 @@ def test_windows_line_endings_and_a_bom_change_nothing():
 # --- the seeds' gold ------------------------------------------------------------------------
 def _gold():
     with open(ROOT / "tests/data/seed_ingest_gold.tsv", encoding="utf-8") as stream:
-        rows = [row for row in csv.DictReader((line for line in stream if not line.startswith("#")), delimiter="\t")]
+        rows = [
+            row
+            for row in csv.DictReader((line for line in stream if not line.startswith("#")), delimiter="\t")
+        ]
     return rows
 
 

@@ -29,7 +29,9 @@ TEXTS = [
 
 def _tiny_model(seed_text: str = "") -> ArticleContextModel:
     settings = Settings(min_df=1, char_ngrams=None, calibration="none")
-    pipeline = fit_pipeline(settings, TEXTS + [seed_text or TEXTS[0]], list(LABELS[i % 6] for i in range(18)) + ["legal_action"])
+    pipeline = fit_pipeline(
+        settings, TEXTS + [seed_text or TEXTS[0]], list(LABELS[i % 6] for i in range(18)) + ["legal_action"]
+    )
     return ArticleContextModel(pipeline, 0.5)
 
 
@@ -42,8 +44,11 @@ def _card() -> dict:
 def _forge_card(tmp_path: Path, payload: bytes, name: str) -> Path:
     """A card whose recorded sha256 matches the file it names (a forger can always do this)."""
     (tmp_path / name).write_bytes(payload)
-    card = {**_card(), "format": model_module.CARD_FORMAT,
-            "model_file": {"name": name, "sha256": hashlib.sha256(payload).hexdigest()}}
+    card = {
+        **_card(),
+        "format": model_module.CARD_FORMAT,
+        "model_file": {"name": name, "sha256": hashlib.sha256(payload).hexdigest()},
+    }
     path = tmp_path / "triage.json"
     path.write_text(json.dumps(card))
     return path
@@ -73,8 +78,18 @@ def test_every_type_in_a_trained_model_is_on_the_allowlist(trained):
 
 def test_card_records_what_the_issue_asks_for(trained):
     card = trained.card
-    for key in ("labels", "taxonomy_version", "settings", "thresholds", "training", "versions", "created",
-                "scores", "model_file", "review_rule"):
+    for key in (
+        "labels",
+        "taxonomy_version",
+        "settings",
+        "thresholds",
+        "training",
+        "versions",
+        "created",
+        "scores",
+        "model_file",
+        "review_rule",
+    ):
         assert key in card, key
     assert set(card["thresholds"]["context"]["tags"]) == set(LABELS) - {"other"}
     assert 0 < card["thresholds"]["context"]["review"] < 1
@@ -136,7 +151,7 @@ def test_a_model_file_whose_bytes_differ_from_its_card_is_refused(model_copy):
         load_model(model_copy)
 
 
-@pytest.mark.parametrize("content", [b"\x80\x04K\x01.", b"not json", b"{\"a\": 1}"])
+@pytest.mark.parametrize("content", [b"\x80\x04K\x01.", b"not json", b'{"a": 1}'])
 def test_a_path_that_is_not_a_card_is_refused(tmp_path, content):
     path = tmp_path / "model.json"
     path.write_bytes(content)
@@ -171,7 +186,9 @@ def test_a_fault_at_each_step_of_the_save_leaves_a_loadable_model(tmp_path, monk
     old_sha = load_model(tmp_path / "triage.json").short_sha
     monkeypatch.setattr(model_module, step, _boom)
     with pytest.raises(OSError):
-        save_model(_tiny_model("A different extra paragraph about a court."), _card(), tmp_path / "triage.json")
+        save_model(
+            _tiny_model("A different extra paragraph about a court."), _card(), tmp_path / "triage.json"
+        )
     loaded = load_model(tmp_path / "triage.json")
     if step == "_remove_stale_model_file":
         assert loaded.short_sha != old_sha  # the card was committed: the new model is in force
@@ -191,6 +208,8 @@ def test_disk_full_while_writing_the_model_file_keeps_the_old_files_intact(tmp_p
 
 def test_replacing_a_model_removes_the_old_model_file(tmp_path):
     first = save_model(_tiny_model(), _card(), tmp_path / "triage.json")
-    second = save_model(_tiny_model("Another text about a customs seizure."), _card(), tmp_path / "triage.json")
+    second = save_model(
+        _tiny_model("Another text about a customs seizure."), _card(), tmp_path / "triage.json"
+    )
     assert first["model_file"]["name"] != second["model_file"]["name"]
     assert sorted(p.name for p in tmp_path.glob("*.skops")) == [second["model_file"]["name"]]

@@ -28,9 +28,15 @@ def test_notebook_executes_top_to_bottom(trained, monkeypatch):
     monkeypatch.setenv("TRIAGE_ROOT", str(ROOT))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend renders headless PNGs
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
+    NotebookClient(
+        notebook,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    ).execute()
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+    ]
     assert not [output for output in outputs if output.get("output_type") == "error"]
     text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
     assert "Held-out macro-F1 is" in text and "Leave-one-article-out macro-F1 is" in text

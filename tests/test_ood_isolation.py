@@ -26,11 +26,13 @@ def test_loao_folds_never_use_test_or_ood_rows():
 
 def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monkeypatch):
     rows = load_labeled(ROOT / "data/labeled")
-    small = pd.concat([
-        rows[rows["source"] == "seed"],
-        rows[rows["article_id"].str.startswith("authored-b1-00")],  # a few authored articles
-        rows[rows["split"] == "ood"],
-    ])
+    small = pd.concat(
+        [
+            rows[rows["source"] == "seed"],
+            rows[rows["article_id"].str.startswith("authored-b1-00")],  # a few authored articles
+            rows[rows["split"] == "ood"],
+        ]
+    )
     data = tmp_path / "labeled"
     data.mkdir()
     for source, name in (("seed", "paragraphs.csv"), ("authored", "authored.csv"), ("ood", "ood.csv")):
@@ -46,8 +48,11 @@ def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monk
 
     monkeypatch.setattr(train_module, "fit_pipeline", recording_fit)
     monkeypatch.setattr("triage.model.fit_pipeline", recording_fit)
-    monkeypatch.setattr(train_module, "out_of_fold_probabilities",
-                        _spy_out_of_fold(evaluate_module.out_of_fold_probabilities, seen_in_choice))
+    monkeypatch.setattr(
+        train_module,
+        "out_of_fold_probabilities",
+        _spy_out_of_fold(evaluate_module.out_of_fold_probabilities, seen_in_choice),
+    )
     result = train_module.train(data, tmp_path / "m.json", manifest_path=tmp_path / "articles.csv", n_jobs=1)
 
     ood_texts = set(small.loc[small["split"] == "ood", "text"])
@@ -61,6 +66,7 @@ def _spy_out_of_fold(real, seen):
         seen.extend(rows["text"])
         assert set(rows["split"]) == {"train"}
         return real(rows, *args, **kwargs)
+
     return spy
 
 
@@ -68,9 +74,14 @@ def test_the_cue_lexicon_is_fixed_in_code_and_shares_no_phrase_with_ood_texts_on
     rows = load_labeled(ROOT / "data/labeled")
     training_text = " ".join(rows.loc[rows["split"] != "ood", "text"]).lower()
     ood_text = " ".join(rows.loc[rows["split"] == "ood", "text"]).lower()
-    taxonomy = (ROOT.parent / "shared/taxonomy.md")
+    taxonomy = ROOT.parent / "shared/taxonomy.md"
     taxonomy_text = taxonomy.read_text(encoding="utf-8").lower() if taxonomy.exists() else training_text
-    only_in_ood = [phrase for phrases in CUE_LEXICON.values() for phrase in phrases
-                   if phrase.rstrip("*") in ood_text and phrase.rstrip("*") not in training_text
-                   and phrase.rstrip("*") not in taxonomy_text]
+    only_in_ood = [
+        phrase
+        for phrases in CUE_LEXICON.values()
+        for phrase in phrases
+        if phrase.rstrip("*") in ood_text
+        and phrase.rstrip("*") not in training_text
+        and phrase.rstrip("*") not in taxonomy_text
+    ]
     assert only_in_ood == []

@@ -29,7 +29,9 @@ def test_held_out_loao_and_ood_scores_stay_above_their_floors(trained):
     print(f"\nheld-out macro-F1 {test['macro_f1']:.3f}: {_per_label(test)}")
     print(f"LOAO macro-F1 {loao['macro_f1']:.3f}: {_per_label(loao)}")
     print(f"OOD macro-F1 {ood['macro_f1']:.3f} {ood.get('macro_f1_interval')}: {_per_label(ood)}")
-    print(f"article-tag micro-F1: LOAO {loao['article_tags']['micro_f1']:.3f}, OOD {scores['ood']['article_tags']['micro_f1']:.3f}")
+    print(
+        f"article-tag micro-F1: LOAO {loao['article_tags']['micro_f1']:.3f}, OOD {scores['ood']['article_tags']['micro_f1']:.3f}"
+    )
     assert test["macro_f1"] >= TEST_FLOOR
     assert loao["macro_f1"] >= LOAO_FLOOR
     assert ood["macro_f1"] >= OOD_FLOOR
@@ -54,5 +56,8 @@ def test_training_is_deterministic():
     rows = load_labeled(Path(__file__).resolve().parents[1] / "data/labeled")
     rows = rows[(rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1")]
     fits = [fit_pipeline(Settings(), rows["text"], rows["label"], rows["article_id"]) for _ in range(2)]
-    texts = ["The court granted an injunction against the marketplace seller.", "Sales grew 30% in the quarter."]
+    texts = [
+        "The court granted an injunction against the marketplace seller.",
+        "Sales grew 30% in the quarter.",
+    ]
     assert np.array_equal(fits[0].predict_proba(texts), fits[1].predict_proba(texts))

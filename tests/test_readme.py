@@ -13,7 +13,11 @@ from triage.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-EXAMPLES = [line.split("#")[0].strip() for line in README.splitlines() if line.lstrip().startswith((".venv/bin/triage", "cat ")) and "triage" in line]
+EXAMPLES = [
+    line.split("#")[0].strip()
+    for line in README.splitlines()
+    if line.lstrip().startswith((".venv/bin/triage", "cat ")) and "triage" in line
+]
 
 
 def help_text(command: str) -> str:
@@ -28,7 +32,9 @@ def test_every_readme_example_uses_a_real_command_and_real_options(example):
     command, options = words[0], [word for word in words[1:] if word.startswith("-") and word != "-"]
     text = help_text(command)
     for option in options:
-        assert re.search(rf"(^|[\s,]){re.escape(option)}([\s,=]|$)", text, re.M), f"{option} not in `triage {command} --help`"
+        assert re.search(rf"(^|[\s,]){re.escape(option)}([\s,=]|$)", text, re.M), (
+            f"{option} not in `triage {command} --help`"
+        )
 
 
 def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():

@@ -46,15 +46,19 @@ def assert_one_line_error(code, err, expected_code, fragment):
 def predict(capsys, trained):
     def _predict(*args):
         return run(capsys, "predict", *args, "--model", trained.model_path, "--format", "jsonl")
+
     return _predict
 
 
 # --- files that cannot be read as articles -------------------------------------------------
-@pytest.mark.parametrize("content, fragment", [
-    (b"", "empty or whitespace only"),
-    (b"  \n\t\n   ", "empty or whitespace only"),
-    (bytes(range(256)) * 4, "binary"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (b"", "empty or whitespace only"),
+        (b"  \n\t\n   ", "empty or whitespace only"),
+        (bytes(range(256)) * 4, "binary"),
+    ],
+)
 def test_empty_whitespace_and_binary_files_are_refused(predict, tmp_path, content, fragment):
     path = tmp_path / "article.txt"
     path.write_bytes(content)
@@ -103,7 +107,10 @@ def test_mixed_chinese_and_english_keeps_the_english_paragraphs(predict, tmp_pat
 
 def test_one_line_of_a_million_characters_is_triaged(predict, tmp_path):
     path = tmp_path / "long.txt"
-    path.write_text((ENGLISH + " ") * (1_000_000 // (len(ENGLISH) + 1)) + "x" * (1_000_000 % (len(ENGLISH) + 1)), encoding="utf-8")
+    path.write_text(
+        (ENGLISH + " ") * (1_000_000 // (len(ENGLISH) + 1)) + "x" * (1_000_000 % (len(ENGLISH) + 1)),
+        encoding="utf-8",
+    )
     assert len(path.read_text(encoding="utf-8")) == 1_000_000
     started = time.time()
     code, out, _ = predict(path)
@@ -147,7 +154,12 @@ def test_csv_empty_text_is_exit_3_with_strict(predict, tmp_path):
 
 def test_jsonl_with_a_broken_line_in_the_middle_triages_the_rest(predict, tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text(json.dumps({"id": "a", "text": ENGLISH}) + "\n{broken\n" + json.dumps({"id": "b", "text": ENGLISH}) + "\n")
+    path.write_text(
+        json.dumps({"id": "a", "text": ENGLISH})
+        + "\n{broken\n"
+        + json.dumps({"id": "b", "text": ENGLISH})
+        + "\n"
+    )
     code, out, err = predict(path)
     assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
     assert "line 2: not valid JSON" in err
@@ -158,7 +170,9 @@ def test_jsonl_with_a_broken_line_in_the_middle_triages_the_rest(predict, tmp_pa
 def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path, suffix):
     path = tmp_path / f"input{suffix}"
     path.write_bytes(b"whatever")
-    assert_one_line_error(*predict(path)[::2], 3, "not supported; use .txt, a directory of .txt, .csv, .jsonl")
+    assert_one_line_error(
+        *predict(path)[::2], 3, "not supported; use .txt, a directory of .txt, .csv, .jsonl"
+    )
 
 
 def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeypatch):
@@ -179,7 +193,9 @@ def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeyp
     assert "b.txt: permission denied" in err and "d.txt: not UTF-8" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod cannot make a file unreadable (see the injected test)")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="running as root: chmod cannot make a file unreadable (see the injected test)"
+)
 def test_a_really_unreadable_file_is_skipped_in_a_directory(predict, tmp_path):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     locked = tmp_path / "b.txt"
@@ -201,14 +217,21 @@ def test_stdin_with_no_input_is_refused(predict, monkeypatch):
 # --- outputs: nothing existing is overwritten or left half-written ------------------------------
 def test_output_into_a_missing_directory_is_refused(predict, tmp_path):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
-    assert_one_line_error(*predict(tmp_path / "a.txt", "-o", tmp_path / "nope" / "out.jsonl")[::2], 3, "does not exist")
+    assert_one_line_error(
+        *predict(tmp_path / "a.txt", "-o", tmp_path / "nope" / "out.jsonl")[::2], 3, "does not exist"
+    )
 
 
-@pytest.mark.parametrize("failure, fragment", [
-    (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
-    (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
-])
-def test_write_failures_on_output_leave_the_old_file_intact(predict, tmp_path, monkeypatch, failure, fragment):
+@pytest.mark.parametrize(
+    "failure, fragment",
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+        (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+    ],
+)
+def test_write_failures_on_output_leave_the_old_file_intact(
+    predict, tmp_path, monkeypatch, failure, fragment
+):
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE_TEXT, encoding="utf-8")
     target = tmp_path / "out.jsonl"
@@ -233,11 +256,14 @@ def test_existing_output_is_not_overwritten_without_force(predict, tmp_path):
 
 
 # --- labelled data the validator must refuse ------------------------------------------------------
-@pytest.mark.parametrize("old, new, fragment", [
-    (",other,", ",gossip,", "label 'gossip'"),
-    (",other,", ",,", "label empty"),
-    (",train,seed", ",holdout,seed", "split 'holdout'"),
-])
+@pytest.mark.parametrize(
+    "old, new, fragment",
+    [
+        (",other,", ",gossip,", "label 'gossip'"),
+        (",other,", ",,", "label empty"),
+        (",train,seed", ",holdout,seed", "split 'holdout'"),
+    ],
+)
 def test_a_labelled_csv_with_a_bad_value_is_refused(capsys, tmp_path, old, new, fragment):
     text = (ROOT / "data/labeled/paragraphs.csv").read_text(encoding="utf-8")
     (tmp_path / "paragraphs.csv").write_text(text.replace(old, new, 1), encoding="utf-8")
@@ -248,7 +274,9 @@ def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
     lines = (ROOT / "data/labeled/paragraphs.csv").read_text(encoding="utf-8").splitlines()
     lines[1] = lines[1].replace("time bomb", "time fuse")
     (tmp_path / "paragraphs.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert_one_line_error(*run(capsys, "validate", "--data", tmp_path)[::2], 3, "row 1: text_sha1 does not match")
+    assert_one_line_error(
+        *run(capsys, "validate", "--data", tmp_path)[::2], 3, "row 1: text_sha1 does not match"
+    )
 
 
 # --- faults in real processes ---------------------------------------------------------------------
@@ -272,7 +300,9 @@ def test_sigkill_during_repeated_saves_leaves_a_model_that_loads(tmp_path, delay
     from triage.predict import load_model
 
     card = tmp_path / "triage.json"
-    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(card)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(card)], stdout=subprocess.PIPE, text=True
+    )
     process.stdout.readline()  # the first model is saved
     time.sleep(delay)
     process.send_signal(signal.SIGKILL)
@@ -286,7 +316,9 @@ def test_a_reader_closing_the_pipe_early_gets_no_traceback(trained, tmp_path):
     for i in range(30):
         (tmp_path / f"{i:02d}.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     command = f"'{TRIAGE}' predict '{tmp_path}' --model '{trained.model_path}' --format csv | head -1"
-    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300
+    )
     assert result.stdout.startswith("id,paragraph")
     assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
 
@@ -295,7 +327,9 @@ def test_four_concurrent_predictions_on_one_model_agree(trained, tmp_path):
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE_TEXT, encoding="utf-8")
     command = [str(TRIAGE), "predict", str(article), "--model", str(trained.model_path), "--format", "jsonl"]
-    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     outputs = [process.communicate(timeout=300) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err for _, err in outputs]
     assert len({out for out, _ in outputs}) == 1

@@ -25,7 +25,10 @@ def test_other_is_never_a_tag():
 
 def test_a_single_threshold_overrides_every_label():
     probabilities = np.array([[0.35, 0.35, 0.3]])
-    assert {t["label"] for t in article_tags(probabilities, LABELS, 0.3)} == {"brand_criticism", "platform_metrics"}
+    assert {t["label"] for t in article_tags(probabilities, LABELS, 0.3)} == {
+        "brand_criticism",
+        "platform_metrics",
+    }
 
 
 def test_an_empty_article_has_no_tags():

@@ -31,10 +31,16 @@ DEBUG = {"on": False}
 
 ModelOption = Annotated[
     Path | None,
-    typer.Option("--model", "-m", help="Model card to use. [default: $TRIAGE_MODEL or models/triage.json]",
-                 show_default=False),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model card to use. [default: $TRIAGE_MODEL or models/triage.json]",
+        show_default=False,
+    ),
 ]
-DataOption = Annotated[Path, typer.Option("--data", help="Labelled folder (paragraphs.csv, authored.csv, ood.csv) or one CSV.")]
+DataOption = Annotated[
+    Path, typer.Option("--data", help="Labelled folder (paragraphs.csv, authored.csv, ood.csv) or one CSV.")
+]
 
 
 class Split(StrEnum):
@@ -66,7 +72,9 @@ def say(message: str) -> None:
 @app.callback()
 def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
 ) -> None:
     """Tag news about counterfeit goods, paragraph by paragraph.
 
@@ -81,10 +89,26 @@ def main_options(
 @app.command("train")
 def train_command(
     data: DataOption = Path("data/labeled"),
-    model: Annotated[Path, typer.Option("--model", "-m", help="Card to write; an existing model there is replaced (that is what train is for).")] = Path("models/triage.json"),
-    no_authored: Annotated[bool, typer.Option("--no-authored", help="Leave the authored paragraphs out of training.")] = False,
-    use_all: Annotated[bool, typer.Option("--all", help="Fit on every row but ood (test rows too); held-out scores then mean nothing.")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")] = 2,
+    model: Annotated[
+        Path,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Card to write; an existing model there is replaced (that is what train is for).",
+        ),
+    ] = Path("models/triage.json"),
+    no_authored: Annotated[
+        bool, typer.Option("--no-authored", help="Leave the authored paragraphs out of training.")
+    ] = False,
+    use_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Fit on every row but ood (test rows too); held-out scores then mean nothing."
+        ),
+    ] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")
+    ] = 2,
 ) -> None:
     """Fit the model on the train split, choose its thresholds by leave-one-article-out, save it.
 
@@ -104,11 +128,26 @@ def train_command(
 def evaluate_command(
     model: ModelOption = None,
     data: DataOption = Path("data/labeled"),
-    split: Annotated[Split, typer.Option("--split", help="Rows to score: the held-out seed paragraphs or the out-of-domain set.")] = Split.test,
-    cv: Annotated[bool, typer.Option("--cv", help="Leave-one-article-out on the train rows instead (slow: one fit per article).")] = False,
-    output_format: Annotated[ReportFormat, typer.Option("--format", help="table for people, json for programs.")] = ReportFormat.table,
-    min_macro_f1: Annotated[float | None, typer.Option("--min-macro-f1", min=0.0, max=1.0, help="Exit 5 if macro-F1 is below this floor.")] = None,
-    no_context: Annotated[bool, typer.Option("--no-context", help="Score paragraphs without article context.")] = False,
+    split: Annotated[
+        Split,
+        typer.Option("--split", help="Rows to score: the held-out seed paragraphs or the out-of-domain set."),
+    ] = Split.test,
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv", help="Leave-one-article-out on the train rows instead (slow: one fit per article)."
+        ),
+    ] = False,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="table for people, json for programs.")
+    ] = ReportFormat.table,
+    min_macro_f1: Annotated[
+        float | None,
+        typer.Option("--min-macro-f1", min=0.0, max=1.0, help="Exit 5 if macro-F1 is below this floor."),
+    ] = None,
+    no_context: Annotated[
+        bool, typer.Option("--no-context", help="Score paragraphs without article context.")
+    ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for --cv.")] = 2,
 ) -> None:
     """Score the model: per-label precision/recall/F1/support, macro-F1, confusion matrix,
@@ -122,27 +161,71 @@ def evaluate_command(
         report = cross_validation_report(model, data, context=not no_context, n_jobs=jobs, progress=say)
     else:
         report = split_report(model, data, split.value, context=not no_context)
-    print(json.dumps(report, indent=2) if output_format == ReportFormat.json else render_report(report), end="\n")
+    print(
+        json.dumps(report, indent=2) if output_format == ReportFormat.json else render_report(report),
+        end="\n",
+    )
     if min_macro_f1 is not None and report["model"]["macro_f1"] < min_macro_f1:
-        raise QualityFloorNotMet(f"macro-F1 {report['model']['macro_f1']:.3f} is below the floor {min_macro_f1:.3f}")
+        raise QualityFloorNotMet(
+            f"macro-F1 {report['model']['macro_f1']:.3f} is below the floor {min_macro_f1:.3f}"
+        )
 
 
 @app.command("predict")
 def predict_command(
-    paths: Annotated[list[str], typer.Argument(help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.", show_default=False)],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.",
+            show_default=False,
+        ),
+    ],
     model: ModelOption = None,
-    output_format: Annotated[OutputFormat | None, typer.Option("--format", help="table (people; default on a terminal), jsonl (default otherwise) or csv.", show_default=False)] = None,
-    unit: Annotated[Unit, typer.Option("--unit", help="article: ingest, label in context, tag; paragraph: each input is one paragraph as it is.")] = Unit.article,
-    threshold: Annotated[float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Tag threshold for every label, instead of the card's.")] = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            help="table (people; default on a terminal), jsonl (default otherwise) or csv.",
+            show_default=False,
+        ),
+    ] = None,
+    unit: Annotated[
+        Unit,
+        typer.Option(
+            "--unit",
+            help="article: ingest, label in context, tag; paragraph: each input is one paragraph as it is.",
+        ),
+    ] = Unit.article,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold", min=0.0, max=1.0, help="Tag threshold for every label, instead of the card's."
+        ),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Let -o replace an existing file.")] = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")] = False,
-    no_context: Annotated[bool, typer.Option("--no-context", help="Label article paragraphs without article context.")] = False,
-    text_column: Annotated[str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")] = "text",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")
+    ] = False,
+    no_context: Annotated[
+        bool, typer.Option("--no-context", help="Label article paragraphs without article context.")
+    ] = False,
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")
+    ] = "text",
     id_column: Annotated[str, typer.Option("--id-column", help="Id column of .csv/.jsonl input.")] = "id",
-    encoding: Annotated[str | None, typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8.")] = None,
-    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")] = 20_000_000,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8."),
+    ] = None,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
+    ] = 20_000_000,
 ) -> None:
     """Label each paragraph and tag each article.
 
@@ -153,11 +236,22 @@ def predict_command(
 
     if output is not None:
         check_output_target(output, force)
-    chosen = output_format or (OutputFormat.table if sys.stdout.isatty() and output is None else OutputFormat.jsonl)
+    chosen = output_format or (
+        OutputFormat.table if sys.stdout.isatty() and output is None else OutputFormat.jsonl
+    )
     text = predict_records(
-        paths, model_path=model, output_format=chosen.value, unit=unit.value, threshold=threshold, explain=explain,
-        context=not no_context, text_column=text_column, id_column=id_column, encoding=encoding,
-        max_bytes=max_bytes, warn=_warner(strict),
+        paths,
+        model_path=model,
+        output_format=chosen.value,
+        unit=unit.value,
+        threshold=threshold,
+        explain=explain,
+        context=not no_context,
+        text_column=text_column,
+        id_column=id_column,
+        encoding=encoding,
+        max_bytes=max_bytes,
+        warn=_warner(strict),
     )
     if output is None:
         sys.stdout.write(text)
@@ -172,9 +266,16 @@ def predict_command(
 @app.command("ingest")
 def ingest_command(
     path: Annotated[str, typer.Argument(help="A scraped article (.txt) or - for stdin.", show_default=False)],
-    show_dropped: Annotated[bool, typer.Option("--show-dropped", help="Also list every dropped line and the rule that dropped it.")] = False,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="Decode with this encoding instead of UTF-8.")] = None,
-    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this.")] = 20_000_000,
+    show_dropped: Annotated[
+        bool,
+        typer.Option("--show-dropped", help="Also list every dropped line and the rule that dropped it."),
+    ] = False,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Decode with this encoding instead of UTF-8.")
+    ] = None,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this.")
+    ] = 20_000_000,
 ) -> None:
     """Show the title and paragraphs ingestion keeps, with their raw line spans.
 

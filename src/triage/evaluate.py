@@ -15,7 +15,9 @@ from triage.tags import article_tags, true_tags
 
 
 # --- paragraph scores -----------------------------------------------------------------
-def classification_scores(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> dict:
+def classification_scores(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS
+) -> dict:
     """Per-label precision/recall/F1/support, accuracy, macro-F1 and the confusion matrix."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
@@ -24,8 +26,12 @@ def classification_scores(y_true: Sequence[str], y_pred: Sequence[str], labels: 
         y_true, y_pred, labels=list(labels), zero_division=0
     )
     per_label = {
-        label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
-                "support": int(s)}
+        label: {
+            "precision": round(float(p), 4),
+            "recall": round(float(r), 4),
+            "f1": round(float(f), 4),
+            "support": int(s),
+        }
         for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
     present = [label for label in labels if per_label[label]["support"] > 0]
@@ -36,8 +42,10 @@ def classification_scores(y_true: Sequence[str], y_pred: Sequence[str], labels: 
         "accuracy": round(accuracy, 4),
         "macro_f1": round(macro_f1, 4),
         "per_label": per_label,
-        "confusion": {"labels": list(labels),
-                      "matrix": confusion_matrix(y_true, y_pred, labels=list(labels)).tolist()},
+        "confusion": {
+            "labels": list(labels),
+            "matrix": confusion_matrix(y_true, y_pred, labels=list(labels)).tolist(),
+        },
     }
 
 
@@ -86,8 +94,12 @@ def article_tag_scores(
     precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
     recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"articles": len(articles), "precision": round(precision, 4), "recall": round(recall, 4),
-            "micro_f1": round(f1, 4)}
+    return {
+        "articles": len(articles),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "micro_f1": round(f1, 4),
+    }
 
 
 def group_articles(rows: pd.DataFrame, probabilities: np.ndarray) -> list[tuple[list[str], np.ndarray]]:
@@ -101,7 +113,10 @@ def group_articles(rows: pd.DataFrame, probabilities: np.ndarray) -> list[tuple[
 
 
 def bootstrap_interval(
-    rows: pd.DataFrame, predictions: Sequence[str], n_resamples: int = 1000, seed: int = 0,
+    rows: pd.DataFrame,
+    predictions: Sequence[str],
+    n_resamples: int = 1000,
+    seed: int = 0,
     labels: Sequence[str] = LABELS,
 ) -> tuple[float, float]:
     """95% interval of macro-F1, resampling whole articles (paragraphs of one article are not
@@ -160,8 +175,12 @@ def loao_folds(rows: pd.DataFrame, article_ids: set[str] | None = None) -> list[
 
 
 def out_of_fold_probabilities(
-    rows: pd.DataFrame, settings, article_ids: set[str] | None = None, titles: Mapping[str, str] | None = None,
-    n_jobs: int = 2, labels: Sequence[str] = LABELS,
+    rows: pd.DataFrame,
+    settings,
+    article_ids: set[str] | None = None,
+    titles: Mapping[str, str] | None = None,
+    n_jobs: int = 2,
+    labels: Sequence[str] = LABELS,
 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
     """Out-of-fold paragraph probabilities from `loao_folds`, one fitted model per fold.
 
@@ -178,8 +197,11 @@ def out_of_fold_probabilities(
     )
     index = np.concatenate([fold.test_index for fold in folds])
     probabilities = np.vstack([result[0] for result in results])
-    title_probabilities = {fold.article_id: result[1] for fold, result in zip(folds, results, strict=True)
-                           if result[1] is not None}
+    title_probabilities = {
+        fold.article_id: result[1]
+        for fold, result in zip(folds, results, strict=True)
+        if result[1] is not None
+    }
     return rows.iloc[index].reset_index(drop=True), probabilities, title_probabilities
 
 
@@ -214,8 +236,9 @@ def contextualise_by_article(
 
 
 # --- a whole report on a model ------------------------------------------------------------
-def model_probabilities(model, rows: pd.DataFrame, titles: Mapping[str, str] | None = None,
-                        context: bool = True) -> np.ndarray:
+def model_probabilities(
+    model, rows: pd.DataFrame, titles: Mapping[str, str] | None = None, context: bool = True
+) -> np.ndarray:
     """Probabilities of a loaded TriageModel for `rows`, article by article when in context."""
     rows = rows.reset_index(drop=True)
     own = model.paragraph_probabilities(list(rows["text"]))
@@ -223,17 +246,25 @@ def model_probabilities(model, rows: pd.DataFrame, titles: Mapping[str, str] | N
         return own
     title_probabilities = {}
     if titles and model.context_model.context_title_weight:
-        present = [(article_id, titles[article_id]) for article_id in rows["article_id"].unique()
-                   if titles.get(article_id)]
+        present = [
+            (article_id, titles[article_id])
+            for article_id in rows["article_id"].unique()
+            if titles.get(article_id)
+        ]
         if present:
             matrix = model.paragraph_probabilities([title for _, title in present])
             title_probabilities = {article_id: matrix[i] for i, (article_id, _) in enumerate(present)}
     return contextualise_by_article(rows, own, model.context_model, title_probabilities)
 
 
-def evaluation_report(model, rows: pd.DataFrame, train_labels: Sequence[str],
-                      manifest: pd.DataFrame | None = None, context: bool = True,
-                      n_resamples: int = 1000) -> dict:
+def evaluation_report(
+    model,
+    rows: pd.DataFrame,
+    train_labels: Sequence[str],
+    manifest: pd.DataFrame | None = None,
+    context: bool = True,
+    n_resamples: int = 1000,
+) -> dict:
     """Paragraph scores, article-tag scores, baselines, and for several articles an interval
     and the breakdown by register and by Alibaba versus other articles."""
     rows = rows.reset_index(drop=True)
@@ -267,7 +298,8 @@ def _breakdown(rows: pd.DataFrame, predicted: Sequence[str], manifest: pd.DataFr
     for column in ("register", "about_alibaba"):
         for value, group in rows.groupby(rows["article_id"].map(info[column])):
             breakdown[f"{column}={value}"] = {
-                "rows": len(group), "articles": int(group["article_id"].nunique()),
+                "rows": len(group),
+                "articles": int(group["article_id"].nunique()),
                 "macro_f1": macro_f1(group["label"], group["predicted"]),
             }
     return breakdown

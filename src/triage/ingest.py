@@ -136,7 +136,9 @@ _MONTHS = (
     r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
-_WEEKDAYS = r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+_WEEKDAYS = (
+    r"mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?"
+)
 _DATE_PARTS = [
     r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?",  # 2019/7/24, 2021-03-14
     r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}",  # 14.03.2021, 3/14/21
@@ -193,7 +195,7 @@ def is_share_line(line: str) -> bool:
 
 
 def is_byline(line: str) -> bool:
-    """"By Jane Doe", "By a Technology Correspondent": a short line naming the writer."""
+    """ "By Jane Doe", "By a Technology Correspondent": a short line naming the writer."""
     stripped = line.strip()
     return (
         bool(re.match(r"^(by|written by|words by)\s+\S", stripped, re.I))
@@ -237,8 +239,11 @@ def is_disclaimer(line: str) -> bool:
     lowered = stripped.lower()
     return len(_words(stripped)) <= 30 and bool(
         re.match(r"^(disclaimer|statement|copyright|©|\(c\))", lowered)
-        or re.search(r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
-                     r"only represents? (the )?author", lowered)
+        or re.search(
+            r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
+            r"only represents? (the )?author",
+            lowered,
+        )
     )
 
 
@@ -250,7 +255,7 @@ _PREVIOUS_NEXT = re.compile(
 
 
 def is_previous_next_link(line: str) -> bool:
-    """"Previous: <headline>", "Read next: <headline>": a link to another story."""
+    """ "Previous: <headline>", "Read next: <headline>": a link to another story."""
     return bool(_PREVIOUS_NEXT.match(_strip_bullet(line)))
 
 
@@ -289,7 +294,9 @@ def is_cookie_notice(line: str) -> bool:
     """Consent banners: mention cookies and what the reader agrees to."""
     lowered = line.lower()
     return "cookie" in lowered and bool(
-        re.search(r"accept|consent|agree|continu|privacy|experience|settings|personali[sz]|(we|site) uses?", lowered)
+        re.search(
+            r"accept|consent|agree|continu|privacy|experience|settings|personali[sz]|(we|site) uses?", lowered
+        )
     )
 
 
@@ -351,7 +358,7 @@ _NEXT_ARTICLE = re.compile(
 
 
 def is_next_article_header(line: str) -> bool:
-    """"Read the next article": everything after it belongs to another story."""
+    """ "Read the next article": everything after it belongs to another story."""
     return bool(_NEXT_ARTICLE.match(_strip_bullet(line)))
 
 

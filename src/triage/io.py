@@ -59,7 +59,9 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError as exc:
-                raise BadInput(f"{name}: its {codec} byte-order mark is followed by invalid data (byte {exc.start})") from None
+                raise BadInput(
+                    f"{name}: its {codec} byte-order mark is followed by invalid data (byte {exc.start})"
+                ) from None
             return text.lstrip("\ufeff")
     if b"\x00" in data[:8192]:
         raise BadInput(f"{name}: looks like a binary file, not text")
@@ -157,7 +159,9 @@ def _directory_records(directory: Path, warn: Warn, encoding, max_bytes) -> Iter
         raise BadInput(f"{directory}: none of its {len(files)} .txt files could be read")
 
 
-def _csv_records(path: Path, warn: Warn, encoding, max_bytes, text_column, id_column) -> Iterator[InputRecord]:
+def _csv_records(
+    path: Path, warn: Warn, encoding, max_bytes, text_column, id_column
+) -> Iterator[InputRecord]:
     text = read_text(path, encoding, max_bytes)
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -166,12 +170,15 @@ def _csv_records(path: Path, warn: Warn, encoding, max_bytes, text_column, id_co
     except csv.Error as exc:
         raise BadInput(f"{path}: not a readable CSV ({exc})") from None
     if text_column not in fields:
-        raise BadInput(f"{path}: no {text_column!r} column (columns: {', '.join(fields) or 'none'}); "
-                       f"use --text-column")
+        raise BadInput(
+            f"{path}: no {text_column!r} column (columns: {', '.join(fields) or 'none'}); use --text-column"
+        )
     yield from _rows_to_records(path, rows, warn, text_column, id_column, first_row=1)
 
 
-def _jsonl_records(path: Path, warn: Warn, encoding, max_bytes, text_column, id_column) -> Iterator[InputRecord]:
+def _jsonl_records(
+    path: Path, warn: Warn, encoding, max_bytes, text_column, id_column
+) -> Iterator[InputRecord]:
     text = read_text(path, encoding, max_bytes)
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -194,7 +201,9 @@ def _jsonl_records(path: Path, warn: Warn, encoding, max_bytes, text_column, id_
         yield from _rows_to_records(path, [row], warn, text_column, id_column, first_row=number, unit="line")
 
 
-def _rows_to_records(path, rows, warn, text_column, id_column, first_row, unit="row") -> Iterator[InputRecord]:
+def _rows_to_records(
+    path, rows, warn, text_column, id_column, first_row, unit="row"
+) -> Iterator[InputRecord]:
     seen: set[str] = set()
     for offset, row in enumerate(rows):
         number = first_row + offset
@@ -253,8 +262,12 @@ def article_record(record: InputRecord, prediction, model_sha: str, version: str
 
 def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit paragraph` writes for one paragraph."""
-    data = {"id": record.id, "label": prediction.label, "probabilities": prediction.probabilities,
-            "needs_review": prediction.needs_review}
+    data = {
+        "id": record.id,
+        "label": prediction.label,
+        "probabilities": prediction.probabilities,
+        "needs_review": prediction.needs_review,
+    }
     if prediction.explanation is not None:
         data["explanation"] = prediction.explanation
     return {**data, "model": model_sha, "triage_version": version}
@@ -267,8 +280,19 @@ def to_jsonl(objects: list[dict]) -> str:
 def to_csv(objects: list[dict], labels: list[str]) -> str:
     """One row per paragraph, with its article's id (for --unit paragraph: one row per input)."""
     buffer = io.StringIO()
-    columns = ["id", "paragraph", "first_line", "last_line", "label", "needs_review",
-               *[f"p_{label}" for label in labels], "tags", "text", "model", "triage_version"]
+    columns = [
+        "id",
+        "paragraph",
+        "first_line",
+        "last_line",
+        "label",
+        "needs_review",
+        *[f"p_{label}" for label in labels],
+        "tags",
+        "text",
+        "model",
+        "triage_version",
+    ]
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for obj in objects:
@@ -278,13 +302,21 @@ def to_csv(objects: list[dict], labels: list[str]) -> str:
         tags = ";".join(tag["label"] for tag in obj.get("tags", []))
         for paragraph in paragraphs:
             lines = paragraph.get("lines") or [None, None]
-            writer.writerow({
-                "id": obj["id"], "paragraph": paragraph.get("index", 0), "first_line": lines[0],
-                "last_line": lines[1], "label": paragraph["label"], "needs_review": paragraph["needs_review"],
-                **{f"p_{label}": paragraph["probabilities"][label] for label in labels},
-                "tags": tags, "text": paragraph.get("text", ""), "model": obj["model"],
-                "triage_version": obj["triage_version"],
-            })
+            writer.writerow(
+                {
+                    "id": obj["id"],
+                    "paragraph": paragraph.get("index", 0),
+                    "first_line": lines[0],
+                    "last_line": lines[1],
+                    "label": paragraph["label"],
+                    "needs_review": paragraph["needs_review"],
+                    **{f"p_{label}": paragraph["probabilities"][label] for label in labels},
+                    "tags": tags,
+                    "text": paragraph.get("text", ""),
+                    "model": obj["model"],
+                    "triage_version": obj["triage_version"],
+                }
+            )
     return buffer.getvalue()
 
 
@@ -305,7 +337,9 @@ def to_table(objects: list[dict], explain: bool = False) -> str:
             review = " ?" if paragraph["needs_review"] else "  "
             text = paragraph["text"] if len(paragraph["text"]) <= 90 else paragraph["text"][:87] + "..."
             probability = paragraph["probabilities"][paragraph["label"]]
-            out.append(f"   {paragraph['index']:>3} {paragraph['label']:<18} {probability:.2f}{review} {text}")
+            out.append(
+                f"   {paragraph['index']:>3} {paragraph['label']:<18} {probability:.2f}{review} {text}"
+            )
             if explain and paragraph.get("explanation"):
                 out.append("       terms: " + ", ".join(term["term"] for term in paragraph["explanation"]))
         out.append("")

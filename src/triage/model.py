@@ -62,7 +62,9 @@ class Settings:
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Settings:
@@ -86,8 +88,14 @@ class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
     the mean of the fold models' coefficients, so explanations describe what predicts.
     """
 
-    def __init__(self, C: float = 1.0, class_weight=None, calibration: str = "none",
-                 calibration_folds: int = 5, random_state: int = 0):
+    def __init__(
+        self,
+        C: float = 1.0,
+        class_weight=None,
+        calibration: str = "none",
+        calibration_folds: int = 5,
+        random_state: int = 0,
+    ):
         self.C = C
         self.class_weight = class_weight
         self.calibration = calibration
@@ -95,8 +103,9 @@ class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
         self.random_state = random_state
 
     def _base(self) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000,
-                                  random_state=self.random_state)
+        return LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state
+        )
 
     def fit(self, X, y, groups=None):
         y = np.asarray(y)
@@ -149,23 +158,44 @@ def build_pipeline(settings: Settings = Settings()) -> Pipeline:
         features.append(("chars", _tfidf(settings, analyzer="char_wb", ngram_range=settings.char_ngrams)))
     if settings.cue_lexicon:
         features.append(("cues", CueLexicon(weight=settings.cue_weight)))
-    return Pipeline([
-        ("normalise", TextNormalizer(mask_names=settings.mask_names, mask_numbers=settings.mask_numbers,
-                                     mask_unknown_names=settings.mask_unknown_names)),
-        ("features", FeatureUnion(features)),
-        ("classify", GroupCalibratedLogisticRegression(
-            C=settings.C, class_weight=settings.class_weight, calibration=settings.calibration,
-            calibration_folds=settings.calibration_folds, random_state=settings.random_state)),
-    ])
+    return Pipeline(
+        [
+            (
+                "normalise",
+                TextNormalizer(
+                    mask_names=settings.mask_names,
+                    mask_numbers=settings.mask_numbers,
+                    mask_unknown_names=settings.mask_unknown_names,
+                ),
+            ),
+            ("features", FeatureUnion(features)),
+            (
+                "classify",
+                GroupCalibratedLogisticRegression(
+                    C=settings.C,
+                    class_weight=settings.class_weight,
+                    calibration=settings.calibration,
+                    calibration_folds=settings.calibration_folds,
+                    random_state=settings.random_state,
+                ),
+            ),
+        ]
+    )
 
 
 def _tfidf(settings: Settings, analyzer: str, ngram_range):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram_range), sublinear_tf=settings.sublinear_tf,
-                           stop_words=settings.stop_words if analyzer == "word" else None,
-                           min_df=settings.min_df, max_df=settings.max_df, lowercase=True,
-                           dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=tuple(ngram_range),
+        sublinear_tf=settings.sublinear_tf,
+        stop_words=settings.stop_words if analyzer == "word" else None,
+        min_df=settings.min_df,
+        max_df=settings.max_df,
+        lowercase=True,
+        dtype=np.float32,
+    )
 
 
 def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarray:
@@ -192,8 +222,13 @@ class ArticleContextModel(BaseEstimator):
     ranking unchanged.
     """
 
-    def __init__(self, paragraph_model=None, context_lambda: float = 0.5, context_window: float = 0.0,
-                 context_title_weight: float = 0.0):
+    def __init__(
+        self,
+        paragraph_model=None,
+        context_lambda: float = 0.5,
+        context_window: float = 0.0,
+        context_title_weight: float = 0.0,
+    ):
         self.paragraph_model = paragraph_model
         self.context_lambda = context_lambda
         self.context_window = context_window
@@ -203,7 +238,9 @@ class ArticleContextModel(BaseEstimator):
     def classes_(self):
         return self.paragraph_model.classes_
 
-    def contextualise(self, probabilities: np.ndarray, title_probabilities: np.ndarray | None = None) -> np.ndarray:
+    def contextualise(
+        self, probabilities: np.ndarray, title_probabilities: np.ndarray | None = None
+    ) -> np.ndarray:
         """In-context probabilities for one article's paragraph probabilities (rows)."""
         probabilities = np.asarray(probabilities, dtype=float)
         if len(probabilities) == 0:
@@ -215,7 +252,9 @@ class ArticleContextModel(BaseEstimator):
             neighbours = (padded[:-2] + padded[2:]) / np.maximum(counts, 1)[:, None]
             mixed = mixed + self.context_window * neighbours
         if self.context_title_weight and title_probabilities is not None:
-            mixed = mixed + self.context_title_weight * np.asarray(title_probabilities, dtype=float).reshape(1, -1)
+            mixed = mixed + self.context_title_weight * np.asarray(title_probabilities, dtype=float).reshape(
+                1, -1
+            )
         return mixed / mixed.sum(axis=1, keepdims=True)
 
     def predict_article_proba(self, paragraphs: list[str], title: str | None = None):
@@ -230,30 +269,32 @@ class ArticleContextModel(BaseEstimator):
 # --- the allowlist ----------------------------------------------------------------------
 # Every type a triage model file may contain. skops refuses to build anything else; we
 # refuse the file before skops is asked if get_untrusted_types() names a type not here.
-ALLOWED_TYPES = frozenset({
-    "builtins.slice",
-    "collections.defaultdict",
-    "numpy.dtype",
-    "numpy.float32",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-    "numpy.str_",
-    "scipy.sparse._csr.csr_matrix",
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.isotonic.IsotonicRegression",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.pipeline.FeatureUnion",
-    "sklearn.pipeline.Pipeline",
-    "triage.features.CueLexicon",
-    "triage.features.TextNormalizer",
-    "triage.model.ArticleContextModel",
-    "triage.model.GroupCalibratedLogisticRegression",
-})
+ALLOWED_TYPES = frozenset(
+    {
+        "builtins.slice",
+        "collections.defaultdict",
+        "numpy.dtype",
+        "numpy.float32",
+        "numpy.float64",
+        "numpy.int64",
+        "numpy.ndarray",
+        "numpy.str_",
+        "scipy.sparse._csr.csr_matrix",
+        "sklearn.calibration.CalibratedClassifierCV",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.isotonic.IsotonicRegression",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.FeatureUnion",
+        "sklearn.pipeline.Pipeline",
+        "triage.features.CueLexicon",
+        "triage.features.TextNormalizer",
+        "triage.model.ArticleContextModel",
+        "triage.model.GroupCalibratedLogisticRegression",
+    }
+)
 
 
 def sha256_file(path: Path | str) -> str:
@@ -296,8 +337,11 @@ def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) ->
     previous_name = _previous_model_name(card_path)
     data = dumps_model(model)
     model_path = _write_model_file(directory, data)
-    card = {**card, "format": CARD_FORMAT,
-            "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()}}
+    card = {
+        **card,
+        "format": CARD_FORMAT,
+        "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()},
+    }
     _commit_card(card_path, card)
     _remove_stale_model_file(directory, previous_name, model_path.name)
     return card
@@ -320,12 +364,16 @@ def read_card(card_path: Path | str) -> dict:
     if not card_path.exists():
         raise ModelRefused(f"no model at {card_path}: {RETRAIN} (or pass --model / set TRIAGE_MODEL)")
     if card_path.is_dir():
-        raise ModelRefused(f"{card_path} is a directory, not a model card (the JSON file `triage train` writes)")
+        raise ModelRefused(
+            f"{card_path} is a directory, not a model card (the JSON file `triage train` writes)"
+        )
     try:
         with open(card_path, encoding="utf-8") as stream:
             card = json.loads(stream.read(1 << 22))
     except (UnicodeDecodeError, ValueError):
-        raise ModelRefused(f"{card_path} is not a triage model card (expected the JSON card `triage train` writes)") from None
+        raise ModelRefused(
+            f"{card_path} is not a triage model card (expected the JSON card `triage train` writes)"
+        ) from None
     except OSError as exc:
         raise ModelRefused(f"cannot read model card {card_path}: {exc.strerror}") from None
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
@@ -345,7 +393,9 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     if not path.is_file():
         raise ModelRefused(f"{card_path}: its model file {name} is missing; {RETRAIN}")
     if sha256_file(path) != model_file.get("sha256"):
-        raise ModelRefused(f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}")
+        raise ModelRefused(
+            f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
+        )
     _check_versions(card, card_path)
     return _load_skops(path), card
 
@@ -369,10 +419,10 @@ def _load_skops(path: Path):
         raise ModelRefused(f"{path} is not a readable skops file ({type(exc).__name__}); {RETRAIN}") from None
     refused = sorted(untrusted - ALLOWED_TYPES)
     if refused:
-        raise ModelRefused(f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it")
+        raise ModelRefused(
+            f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it"
+        )
     try:
         return sio.load(path, trusted=sorted(untrusted))
     except Exception as exc:
         raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
-
-

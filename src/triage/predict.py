@@ -109,28 +109,34 @@ class TriageModel:
             title_probabilities = self.paragraph_probabilities([article.title])[0]
         final = self.context_model.contextualise(own, title_probabilities) if context and len(texts) else own
         tag_thresholds, review_threshold = self._thresholds(context)
-        paragraphs = self._paragraphs(texts, final, review_threshold, explain=explain,
-                                      own=own if context else None, article=article)
+        paragraphs = self._paragraphs(
+            texts, final, review_threshold, explain=explain, own=own if context else None, article=article
+        )
         tags = article_tags(final, self.labels, threshold if threshold is not None else tag_thresholds)
         dropped = [{"line": line.line, "rule": line.rule, "text": line.text} for line in article.dropped]
         return ArticlePrediction(article.title, tags, paragraphs, context, dropped)
 
     def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, article=None):
         flags = needs_review(probabilities, review_threshold) if len(texts) else []
-        explanations = self.explain(texts, [int(i) for i in np.argmax(probabilities, axis=1)]) if explain else None
+        explanations = (
+            self.explain(texts, [int(i) for i in np.argmax(probabilities, axis=1)]) if explain else None
+        )
         predictions = []
         for i, text in enumerate(texts):
             span = article.paragraphs[i] if article is not None else None
-            predictions.append(ParagraphPrediction(
-                index=i, text=text,
-                label=self.labels[int(np.argmax(probabilities[i]))],
-                probabilities=_rounded(self.labels, probabilities[i]),
-                needs_review=bool(flags[i]),
-                first_line=span.first_line if span else None,
-                last_line=span.last_line if span else None,
-                own_probabilities=_rounded(self.labels, own[i]) if own is not None else None,
-                explanation=explanations[i] if explanations is not None else None,
-            ))
+            predictions.append(
+                ParagraphPrediction(
+                    index=i,
+                    text=text,
+                    label=self.labels[int(np.argmax(probabilities[i]))],
+                    probabilities=_rounded(self.labels, probabilities[i]),
+                    needs_review=bool(flags[i]),
+                    first_line=span.first_line if span else None,
+                    last_line=span.last_line if span else None,
+                    own_probabilities=_rounded(self.labels, own[i]) if own is not None else None,
+                    explanation=explanations[i] if explanations is not None else None,
+                )
+            )
         return predictions
 
     def explain(self, texts: Sequence[str], label_columns: Sequence[int], top: int = 6) -> list[list[dict]]:
@@ -138,7 +144,9 @@ class TriageModel:
 
         With calibration the weights are the mean over the calibration folds' models.
         """
-        normalise, features, classifier = (self.pipeline.named_steps[name] for name in ("normalise", "features", "classify"))
+        normalise, features, classifier = (
+            self.pipeline.named_steps[name] for name in ("normalise", "features", "classify")
+        )
         matrix = features.transform(normalise.transform(list(texts))).tocsr()
         names = features.get_feature_names_out()
         classes = list(classifier.classes_)
@@ -152,10 +160,13 @@ class TriageModel:
             indices, values = matrix.indices[start:end], matrix.data[start:end]
             contributions = values * weights[indices]
             order = np.argsort(-contributions)[:top]
-            explanations.append([
-                {"term": _term(names[indices[i]]), "weight": round(float(contributions[i]), 4)}
-                for i in order if contributions[i] > 0
-            ])
+            explanations.append(
+                [
+                    {"term": _term(names[indices[i]]), "weight": round(float(contributions[i]), 4)}
+                    for i in order
+                    if contributions[i] > 0
+                ]
+            )
         return explanations
 
 
@@ -175,5 +186,7 @@ def load_model(path: Path | str | None = None) -> TriageModel:
     if not isinstance(estimator, ArticleContextModel):
         from triage.errors import ModelRefused
 
-        raise ModelRefused(f"{path}: the model file does not hold a triage article model; retrain with `triage train`")
+        raise ModelRefused(
+            f"{path}: the model file does not hold a triage article model; retrain with `triage train`"
+        )
     return TriageModel(estimator, card, path)

@@ -22,8 +22,13 @@ from triage.io import (
 from triage.predict import load_model
 
 
-def split_report(model_path: Path | None, data: Path, split: str, context: bool = True,
-                 manifest_path: Path = DEFAULT_MANIFEST) -> dict:
+def split_report(
+    model_path: Path | None,
+    data: Path,
+    split: str,
+    context: bool = True,
+    manifest_path: Path = DEFAULT_MANIFEST,
+) -> dict:
     """Scores of a saved model on the `test` or `ood` rows, with baselines on the same rows."""
     from triage.evaluate import evaluation_report
 
@@ -40,9 +45,14 @@ def split_report(model_path: Path | None, data: Path, split: str, context: bool 
     return report
 
 
-def cross_validation_report(model_path: Path | None, data: Path, context: bool = True, n_jobs: int = 2,
-                            progress: Callable[[str], None] = lambda m: None,
-                            manifest_path: Path = DEFAULT_MANIFEST) -> dict:
+def cross_validation_report(
+    model_path: Path | None,
+    data: Path,
+    context: bool = True,
+    n_jobs: int = 2,
+    progress: Callable[[str], None] = lambda m: None,
+    manifest_path: Path = DEFAULT_MANIFEST,
+) -> dict:
     """Leave-one-article-out on the train rows with the model's own settings."""
     from triage.evaluate import keyword_baseline, macro_f1, majority_baseline
     from triage.model import Settings
@@ -58,14 +68,23 @@ def cross_validation_report(model_path: Path | None, data: Path, context: bool =
     scores = choices["scores"][key]
     probabilities = choices[key if context else "own"]
     per_article = {}
-    for article_id, group in scored.assign(predicted=[LABELS[i] for i in np.argmax(probabilities, axis=1)]).groupby("article_id"):
-        per_article[article_id] = {"rows": len(group), "accuracy": round(float((group["label"] == group["predicted"]).mean()), 4)}
+    for article_id, group in scored.assign(
+        predicted=[LABELS[i] for i in np.argmax(probabilities, axis=1)]
+    ).groupby("article_id"):
+        per_article[article_id] = {
+            "rows": len(group),
+            "accuracy": round(float((group["label"] == group["predicted"]).mean()), 4),
+        }
     return {
-        "split": "loao", "rows": len(scored), "context": context,
+        "split": "loao",
+        "rows": len(scored),
+        "context": context,
         "model": {key: value for key, value in scores.items() if key not in ("article_tags", "articles")},
         "article_tags": scores["article_tags"],
-        "baselines": {"majority": macro_f1(scored["label"], majority_baseline(rows["label"], len(scored))),
-                      "keyword": macro_f1(scored["label"], keyword_baseline(list(scored["text"])))},
+        "baselines": {
+            "majority": macro_f1(scored["label"], majority_baseline(rows["label"], len(scored))),
+            "keyword": macro_f1(scored["label"], keyword_baseline(list(scored["text"]))),
+        },
         "per_article": per_article,
         "thresholds": choices["thresholds"][key],
     }
@@ -74,42 +93,74 @@ def cross_validation_report(model_path: Path | None, data: Path, context: bool =
 def render_report(report: dict) -> str:
     """The evaluation report as a table for people."""
     model = report["model"]
-    lines = [f"split {report['split']}: {report['rows']} paragraphs"
-             + (" (in article context)" if report.get("context") else " (paragraphs alone)"), "",
-             f"{'label':<20}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
+    lines = [
+        f"split {report['split']}: {report['rows']} paragraphs"
+        + (" (in article context)" if report.get("context") else " (paragraphs alone)"),
+        "",
+        f"{'label':<20}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}",
+    ]
     for label, scores in model["per_label"].items():
-        lines.append(f"{label:<20}{scores['precision']:>10.3f}{scores['recall']:>8.3f}{scores['f1']:>8.3f}{scores['support']:>9}")
+        lines.append(
+            f"{label:<20}{scores['precision']:>10.3f}{scores['recall']:>8.3f}{scores['f1']:>8.3f}{scores['support']:>9}"
+        )
     interval = model.get("macro_f1_interval")
     shown = f"  (95% interval over articles {interval[0]:.3f}-{interval[1]:.3f})" if interval else ""
-    lines += ["", f"accuracy {model['accuracy']:.3f}   macro-F1 {model['macro_f1']:.3f}{shown}",
-              f"article-tag micro-F1 {report['article_tags']['micro_f1']:.3f} over {report['article_tags']['articles']} articles",
-              f"baselines (macro-F1): majority {report['baselines']['majority']:.3f}, keyword {report['baselines']['keyword']:.3f}",
-              "", "confusion matrix (rows: true, columns: predicted)"]
+    lines += [
+        "",
+        f"accuracy {model['accuracy']:.3f}   macro-F1 {model['macro_f1']:.3f}{shown}",
+        f"article-tag micro-F1 {report['article_tags']['micro_f1']:.3f} over {report['article_tags']['articles']} articles",
+        f"baselines (macro-F1): majority {report['baselines']['majority']:.3f}, keyword {report['baselines']['keyword']:.3f}",
+        "",
+        "confusion matrix (rows: true, columns: predicted)",
+    ]
     labels = model["confusion"]["labels"]
     short = [label[:8] for label in labels]
     lines.append(" " * 20 + "".join(f"{name:>10}" for name in short))
     for label, row in zip(labels, model["confusion"]["matrix"], strict=True):
         lines.append(f"{label:<20}" + "".join(f"{value:>10}" for value in row))
     for name, group in report.get("by_group", {}).items():
-        lines.append(f"{name:<30} macro-F1 {group['macro_f1']:.3f}  ({group['articles']} articles, {group['rows']} paragraphs)")
+        lines.append(
+            f"{name:<30} macro-F1 {group['macro_f1']:.3f}  ({group['articles']} articles, {group['rows']} paragraphs)"
+        )
     return "\n".join(lines)
 
 
-def predict_records(paths: list[str], *, model_path: Path | None = None, output_format: str = "jsonl",
-                    unit: str = "article", threshold: float | None = None, explain: bool = False,
-                    context: bool = True, text_column: str = "text", id_column: str = "id",
-                    encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-                    warn: Callable[[str], None] = lambda m: None) -> str:
+def predict_records(
+    paths: list[str],
+    *,
+    model_path: Path | None = None,
+    output_format: str = "jsonl",
+    unit: str = "article",
+    threshold: float | None = None,
+    explain: bool = False,
+    context: bool = True,
+    text_column: str = "text",
+    id_column: str = "id",
+    encoding: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    warn: Callable[[str], None] = lambda m: None,
+) -> str:
     """Read every input, predict, and return the formatted output."""
-    records = list(iter_inputs(paths, warn=warn, encoding=encoding, max_bytes=max_bytes,
-                               text_column=text_column, id_column=id_column))
+    records = list(
+        iter_inputs(
+            paths,
+            warn=warn,
+            encoding=encoding,
+            max_bytes=max_bytes,
+            text_column=text_column,
+            id_column=id_column,
+        )
+    )
     if not records:
         raise BadInput("no readable input")
     model = load_model(model_path)
     objects = []
     if unit == "paragraph":
         predictions = model.predict_paragraphs([record.text.strip() for record in records], explain=explain)
-        objects = [paragraph_record(r, p, model.short_sha, __version__) for r, p in zip(records, predictions, strict=True)]
+        objects = [
+            paragraph_record(r, p, model.short_sha, __version__)
+            for r, p in zip(records, predictions, strict=True)
+        ]
     else:
         from triage.ingest import ingest
 
@@ -117,7 +168,9 @@ def predict_records(paths: list[str], *, model_path: Path | None = None, output_
             article = ingest(record.text)
             if record.title and not article.title:
                 article = type(article)(record.title, None, article.paragraphs, article.dropped)
-            prediction = model.predict_ingested(article, context=context, threshold=threshold, explain=explain)
+            prediction = model.predict_ingested(
+                article, context=context, threshold=threshold, explain=explain
+            )
             if not prediction.paragraphs:
                 warn(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
             objects.append(article_record(record, prediction, model.short_sha, __version__))

@@ -30,14 +30,20 @@ def article_tags(
     for column, label in enumerate(labels):
         if label == NOT_A_TAG:
             continue
-        threshold = thresholds if isinstance(thresholds, float | int) else thresholds.get(label, DEFAULT_TAG_THRESHOLD)
+        threshold = (
+            thresholds
+            if isinstance(thresholds, float | int)
+            else thresholds.get(label, DEFAULT_TAG_THRESHOLD)
+        )
         scores = probabilities[:, column]
         if scores.max() >= threshold:
-            tags.append({
-                "label": label,
-                "score": round(float(scores.max()), 4),
-                "paragraphs": [int(i) for i in np.flatnonzero(scores >= threshold)],
-            })
+            tags.append(
+                {
+                    "label": label,
+                    "score": round(float(scores.max()), 4),
+                    "paragraphs": [int(i) for i in np.flatnonzero(scores >= threshold)],
+                }
+            )
     return sorted(tags, key=lambda tag: -tag["score"])
 
 

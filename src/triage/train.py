@@ -82,8 +82,9 @@ def choose_review_threshold(correct: np.ndarray, confidence: np.ndarray) -> floa
     return float(REVIEW_GRID[-1])
 
 
-def choose_tag_thresholds(articles: Sequence[tuple[Sequence[str], np.ndarray]],
-                          labels: Sequence[str] = LABELS) -> dict[str, float]:
+def choose_tag_thresholds(
+    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str] = LABELS
+) -> dict[str, float]:
     """Per-label tag thresholds by the rule above (see TAG_GRID)."""
     thresholds = {}
     for column, label in enumerate(labels):
@@ -119,7 +120,9 @@ _OOF_CACHE: dict[str, tuple] = {}
 def _oof_key(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings) -> str:
     pipeline_settings = {k: v for k, v in settings.to_dict().items() if not k.startswith("context_")}
     digest = hashlib.sha256()
-    digest.update(rows[["article_id", "paragraph", "text", "label", "split", "source"]].to_csv(index=False).encode())
+    digest.update(
+        rows[["article_id", "paragraph", "text", "label", "split", "source"]].to_csv(index=False).encode()
+    )
     digest.update(manifest[["article_id", "title"]].to_csv(index=False).encode())
     digest.update(repr(sorted(pipeline_settings.items())).encode())
     return digest.hexdigest()[:20]
@@ -134,24 +137,35 @@ def cached_out_of_fold(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Set
     path = Path(folder) / f"oof-{key}.npz" if folder else None
     if key not in _OOF_CACHE and path is not None and path.exists():
         with np.load(path, allow_pickle=False) as stored:
-            index = np.concatenate([fold.test_index for fold in loao_folds(rows.reset_index(drop=True), article_ids)])
+            index = np.concatenate(
+                [fold.test_index for fold in loao_folds(rows.reset_index(drop=True), article_ids)]
+            )
             titles_found = dict(zip(stored["title_ids"].tolist(), stored["title_probabilities"], strict=True))
-            _OOF_CACHE[key] = (rows.reset_index(drop=True).iloc[index].reset_index(drop=True), stored["own"], titles_found)
+            _OOF_CACHE[key] = (
+                rows.reset_index(drop=True).iloc[index].reset_index(drop=True),
+                stored["own"],
+                titles_found,
+            )
     if key not in _OOF_CACHE:
         _OOF_CACHE[key] = out_of_fold_probabilities(rows, settings, article_ids, titles, n_jobs)
         if path is not None:
             scored, own, title_probabilities = _OOF_CACHE[key]
             ids = sorted(title_probabilities)
-            np.savez(path, own=own, title_ids=np.array(ids, dtype=str),
-                     title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(len(ids), -1))
+            np.savez(
+                path,
+                own=own,
+                title_ids=np.array(ids, dtype=str),
+                title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(len(ids), -1),
+            )
     return _OOF_CACHE[key]
 
 
 def loao_choices(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_jobs: int = 2) -> dict:
     """Out-of-fold predictions on the training rows and every threshold chosen from them."""
     scored, own, title_probabilities = cached_out_of_fold(rows, manifest, settings, n_jobs)
-    context = ArticleContextModel(None, settings.context_lambda, settings.context_window,
-                                  settings.context_title_weight)
+    context = ArticleContextModel(
+        None, settings.context_lambda, settings.context_window, settings.context_title_weight
+    )
     in_context = contextualise_by_article(scored, own, context, title_probabilities)
     choices = {"rows": scored, "own": own, "context": in_context, "thresholds": {}, "scores": {}}
     for key, probabilities in (("paragraph", own), ("context", in_context)):
@@ -178,9 +192,16 @@ def _versions() -> dict:
     import sklearn
     import skops
 
-    return {"triage": __version__, "python": platform.python_version(), "scikit-learn": sklearn.__version__,
-            "numpy": numpy.__version__, "scipy": scipy.__version__, "pandas": pd.__version__,
-            "skops": skops.__version__, "joblib": joblib.__version__}
+    return {
+        "triage": __version__,
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "skops": skops.__version__,
+        "joblib": joblib.__version__,
+    }
 
 
 def train(
@@ -205,8 +226,9 @@ def train(
     choices = loao_choices(loao_rows, manifest, settings, n_jobs)
     progress(f"fitting on {len(rows)} rows ...")
     pipeline = fit_pipeline(settings, rows["text"], rows["label"], rows["article_id"])
-    estimator = ArticleContextModel(pipeline, settings.context_lambda, settings.context_window,
-                                    settings.context_title_weight)
+    estimator = ArticleContextModel(
+        pipeline, settings.context_lambda, settings.context_window, settings.context_title_weight
+    )
 
     files = [data / name for name in LABELED_FILES if (data / name).exists()] if data.is_dir() else [data]
     card = {
@@ -216,11 +238,15 @@ def train(
         "taxonomy_version": TAXONOMY_VERSION,
         "settings": settings.to_dict(),
         "thresholds": choices["thresholds"],
-        "review_rule": (f"lowest top probability at which LOAO out-of-fold predictions that sure are "
-                        f">= {REVIEW_TARGET_ACCURACY:.0%} correct (default {DEFAULT_REVIEW_THRESHOLD} "
-                        f"under {REVIEW_MIN_ROWS} rows)"),
+        "review_rule": (
+            f"lowest top probability at which LOAO out-of-fold predictions that sure are "
+            f">= {REVIEW_TARGET_ACCURACY:.0%} correct (default {DEFAULT_REVIEW_THRESHOLD} "
+            f"under {REVIEW_MIN_ROWS} rows)"
+        ),
         "training": {
-            "rows": len(rows), "include_authored": include_authored, "all_but_ood": use_all,
+            "rows": len(rows),
+            "include_authored": include_authored,
+            "all_but_ood": use_all,
             "files": {str(path): sha256_of(path) for path in files},
             "manifest": {str(manifest_path): sha256_of(Path(manifest_path))},
             "examples_per_label": {label: int((rows["label"] == label).sum()) for label in LABELS},
@@ -259,9 +285,13 @@ def summary_lines(card: Mapping) -> list[str]:
         tags = model_scores["article_tags"] if name == "loao" else section["article_tags"]
         interval = model_scores.get("macro_f1_interval")
         shown = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
-        lines.append(f"{name:<5}  macro-F1 {model_scores['macro_f1']:.3f}{shown}  accuracy {model_scores['accuracy']:.3f}"
-                     f"  article-tag micro-F1 {tags.get('micro_f1', float('nan')):.3f}  ({model_scores['n']} paragraphs)")
+        lines.append(
+            f"{name:<5}  macro-F1 {model_scores['macro_f1']:.3f}{shown}  accuracy {model_scores['accuracy']:.3f}"
+            f"  article-tag micro-F1 {tags.get('micro_f1', float('nan')):.3f}  ({model_scores['n']} paragraphs)"
+        )
     context = card["thresholds"]["context"]
-    lines.append(f"review threshold {context['review']:.2f}; tag thresholds "
-                 + ", ".join(f"{label} {t:.2f}" for label, t in context["tags"].items()))
+    lines.append(
+        f"review threshold {context['review']:.2f}; tag thresholds "
+        + ", ".join(f"{label} {t:.2f}" for label, t in context["tags"].items())
+    )
     return lines
