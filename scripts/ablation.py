@@ -54,66 +54,17 @@ TEXTBOOK = Settings(
     context_lambda=0.0,
 )
 # (name, what it tries, settings). Each row changes one thing from the row it names.
+T1 = TEXTBOOK.replace(class_weight="balanced")
+T2 = T1.replace(word_ngrams=(1, 2), sublinear_tf=True, min_df=2, max_df=0.9)
+T4 = T2.replace(char_ngrams=(2, 5))
 VARIANTS = [
     ("T0", "textbook defaults: word unigrams, C=1, no class weights", TEXTBOOK),
-    ("T1", "T0 + class_weight=balanced", TEXTBOOK.replace(class_weight="balanced")),
-    (
-        "T2",
-        "T1 + word 1-2 grams, sublinear tf, min_df 2",
-        TEXTBOOK.replace(
-            class_weight="balanced", word_ngrams=(1, 2), sublinear_tf=True, min_df=2, max_df=0.9
-        ),
-    ),
-    (
-        "T3",
-        "T2 + English stop words",
-        TEXTBOOK.replace(
-            class_weight="balanced",
-            word_ngrams=(1, 2),
-            sublinear_tf=True,
-            min_df=2,
-            max_df=0.9,
-            stop_words="english",
-        ),
-    ),
-    (
-        "T4",
-        "T2 + char_wb 2-5 grams",
-        TEXTBOOK.replace(
-            class_weight="balanced",
-            word_ngrams=(1, 2),
-            sublinear_tf=True,
-            min_df=2,
-            max_df=0.9,
-            char_ngrams=(2, 5),
-        ),
-    ),
-    (
-        "T5",
-        "T4 with C=4",
-        TEXTBOOK.replace(
-            class_weight="balanced",
-            word_ngrams=(1, 2),
-            sublinear_tf=True,
-            min_df=2,
-            max_df=0.9,
-            char_ngrams=(2, 5),
-            C=4.0,
-        ),
-    ),
-    (
-        "T6",
-        "T4 with C=10",
-        TEXTBOOK.replace(
-            class_weight="balanced",
-            word_ngrams=(1, 2),
-            sublinear_tf=True,
-            min_df=2,
-            max_df=0.9,
-            char_ngrams=(2, 5),
-            C=10.0,
-        ),
-    ),
+    ("T1", "T0 + class_weight=balanced", T1),
+    ("T2", "T1 + word 1-2 grams, sublinear tf, min_df 2", T2),
+    ("T3", "T2 + English stop words", T2.replace(stop_words="english")),
+    ("T4", "T2 + char_wb 2-5 grams", T4),
+    ("T5", "T4 with C=4", T4.replace(C=4.0)),
+    ("T6", "T4 with C=10", T4.replace(C=10.0)),
     ("G1", "T5 + mask listed platform and brand names", None),
     ("G2", "G1 + mask unknown capitalised names", None),
     ("G3", "G2 + number, money, percentage and year tokens", None),

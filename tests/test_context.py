@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from triage.corpus import LABELS
 from triage.model import ArticleContextModel, Settings, fit_pipeline, save_model
 from triage.predict import TriageModel, load_model
 
@@ -34,14 +35,7 @@ def _model(context_lambda: float) -> TriageModel:
     labels = ["legal_action"] * 4 + ["platform_metrics"] * 4 + ["other"] * 4
     pipeline = fit_pipeline(settings, texts, labels)
     card = {
-        "labels": [
-            "brand_criticism",
-            "platform_metrics",
-            "legal_action",
-            "regulatory_listing",
-            "market_expansion",
-            "other",
-        ],
+        "labels": list(LABELS),
         "model_file": {"sha256": "0" * 64},
     }
     return TriageModel(ArticleContextModel(pipeline, context_lambda), card)
