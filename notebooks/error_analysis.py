@@ -72,7 +72,7 @@ per_label = pd.DataFrame(test_scores["per_label"]).T
 per_label
 
 # %%
-tag_thresholds, review_threshold = model._thresholds(context=True)
+tag_thresholds, review_threshold = model.thresholds(context=True)
 test_tags = article_tag_scores(group_articles(test, test_probabilities), model.labels, tag_thresholds)
 print(
     f"held-out macro-F1 {test_scores['macro_f1']:.3f}, accuracy {test_scores['accuracy']:.3f}, "

@@ -271,7 +271,7 @@ def evaluation_report(
     titles = dict(zip(manifest["article_id"], manifest["title"], strict=True)) if manifest is not None else {}
     probabilities = model_probabilities(model, rows, titles, context)
     predicted = predicted_labels(probabilities, model.labels)
-    tag_thresholds, _ = model._thresholds(context)
+    tag_thresholds, _ = model.thresholds(context)
     report = {
         "rows": len(rows),
         "context": context,

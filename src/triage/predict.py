@@ -72,7 +72,8 @@ class TriageModel:
     def short_sha(self) -> str:
         return self.card["model_file"]["sha256"][:12]
 
-    def _thresholds(self, context: bool) -> tuple[dict[str, float], float]:
+    def thresholds(self, context: bool) -> tuple[dict[str, float], float]:
+        """(per-label tag thresholds, review threshold) of the in-context or the paragraph output."""
         key = "context" if context else "paragraph"
         section = self.card.get("thresholds", {}).get(key, {})
         tags = section.get("tags", {label: DEFAULT_TAG_THRESHOLD for label in self.labels})
@@ -88,7 +89,7 @@ class TriageModel:
     def predict_paragraphs(self, texts: Sequence[str], explain: bool = False) -> list[ParagraphPrediction]:
         """Each text labelled as one paragraph on its own (no article context)."""
         probabilities = self.paragraph_probabilities(texts)
-        _, review_threshold = self._thresholds(context=False)
+        _, review_threshold = self.thresholds(context=False)
         return self._paragraphs(list(texts), probabilities, review_threshold, explain=explain)
 
     def predict_article(
@@ -108,7 +109,7 @@ class TriageModel:
         if context and article.title and self.context_model.context_title_weight and len(texts):
             title_probabilities = self.paragraph_probabilities([article.title])[0]
         final = self.context_model.contextualise(own, title_probabilities) if context and len(texts) else own
-        tag_thresholds, review_threshold = self._thresholds(context)
+        tag_thresholds, review_threshold = self.thresholds(context)
         paragraphs = self._paragraphs(
             texts, final, review_threshold, explain=explain, own=own if context else None, article=article
         )
