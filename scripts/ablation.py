@@ -29,6 +29,7 @@ from triage.evaluate import (  # noqa: E402
     bootstrap_interval,
     classification_scores,
     contextualise_by_article,
+    expected_calibration_error,
     group_articles,
     out_of_fold_probabilities,
     predicted_labels,
@@ -141,19 +142,6 @@ def ood_scores(pipeline, ood, manifest, thresholds, context: ArticleContextModel
         ],
         "alibaba_macro_f1": by_alibaba,
     }
-
-
-def expected_calibration_error(gold, probabilities, bins: int = 10) -> float:
-    """Mean |accuracy - confidence| over 10 equal-width confidence bins, weighted by size."""
-    confidence = probabilities.max(axis=1)
-    correct = np.array(predicted_labels(probabilities)) == np.asarray(gold)
-    edges = np.linspace(0, 1, bins + 1)
-    error = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
-        inside = (confidence > low) & (confidence <= high)
-        if inside.any():
-            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return round(float(error), 4)
 
 
 def run_variant(name, settings, train, ood, manifest, contexts=False) -> list[dict]:

@@ -104,3 +104,30 @@ def test_the_card_records_the_setting_and_a_saved_context_model_loads_through_th
     assert [p.label for p in loaded.predict_article(ARTICLE).paragraphs] == [
         p.label for p in model.predict_article(ARTICLE).paragraphs
     ]
+
+
+def test_the_in_context_temperature_recalibrates_without_changing_the_ranking():
+    from triage.model import temper
+
+    probabilities = np.array([[0.5, 0.3, 0.2], [0.34, 0.33, 0.33]])
+    sharper = temper(probabilities, 0.5)
+    assert np.allclose(sharper.sum(axis=1), 1)
+    assert (sharper.argmax(axis=1) == probabilities.argmax(axis=1)).all()
+    assert sharper[0, 0] > probabilities[0, 0]
+
+
+def test_training_fits_the_temperature_that_minimises_out_of_fold_log_loss():
+    from triage.train import choose_temperature
+
+    overconfident = np.array([[0.98, 0.01, 0.01, 0, 0, 0], [0.98, 0.01, 0.01, 0, 0, 0]] * 5)
+    gold = ["brand_criticism", "platform_metrics"] * 5  # half of these sure predictions are wrong
+    assert choose_temperature(gold, overconfident) > 1.0
+
+
+def test_the_trained_card_records_the_in_context_calibration(trained):
+    calibration = trained.card["context_calibration"]
+    assert calibration["temperature"] == trained.model.context_model.context_temperature
+    assert (
+        calibration["loao_calibration_error"]["context"]
+        <= calibration["loao_calibration_error"]["context_before_temperature"]
+    )

@@ -218,6 +218,21 @@ def _fit_and_score_fold(rows, fold, settings, title, labels):
     return probabilities, None
 
 
+def expected_calibration_error(
+    gold: Sequence[str], probabilities: np.ndarray, bins: int = 10, labels: Sequence[str] = LABELS
+) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their size."""
+    confidence = probabilities.max(axis=1)
+    correct = np.array(predicted_labels(probabilities, labels)) == np.asarray(gold)
+    edges = np.linspace(0, 1, bins + 1)
+    error = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
+    return round(float(error), 4)
+
+
 def predicted_labels(probabilities: np.ndarray, labels: Sequence[str] = LABELS) -> list[str]:
     return [labels[i] for i in np.argmax(probabilities, axis=1)]
 

@@ -213,13 +213,23 @@ def fit_pipeline(settings: Settings, texts, labels, groups=None) -> Pipeline:
     return pipeline.fit(list(texts), list(labels), classify__groups=groups)
 
 
+def temper(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities raised to 1/temperature and renormalised (T > 1 softens, T < 1 sharpens)."""
+    if temperature == 1.0:
+        return probabilities
+    powered = np.power(np.clip(probabilities, 1e-12, 1.0), 1.0 / temperature)
+    return powered / powered.sum(axis=1, keepdims=True)
+
+
 class ArticleContextModel(BaseEstimator):
     """Label paragraphs in the light of their article, around an unchanged paragraph model.
 
     p'(paragraph) is proportional to p + lambda * (mean p of the article) + window * (mean p of
-    the neighbouring paragraphs) + title_weight * p(title), renormalised to sum to 1. A
-    standalone paragraph is an article of one: its mean is itself, so context leaves its
-    ranking unchanged.
+    the neighbouring paragraphs) + title_weight * p(title), renormalised to sum to 1, then
+    recalibrated with its own temperature (p'^(1/T), renormalised; T is fitted by `triage
+    train` on the LOAO out-of-fold in-context probabilities, so the in-context output has its
+    own calibration). A standalone paragraph is an article of one: its mean is itself, so
+    context leaves its ranking unchanged.
     """
 
     def __init__(
@@ -228,11 +238,13 @@ class ArticleContextModel(BaseEstimator):
         context_lambda: float = 0.5,
         context_window: float = 0.0,
         context_title_weight: float = 0.0,
+        context_temperature: float = 1.0,
     ):
         self.paragraph_model = paragraph_model
         self.context_lambda = context_lambda
         self.context_window = context_window
         self.context_title_weight = context_title_weight
+        self.context_temperature = context_temperature
 
     @property
     def classes_(self):
@@ -255,7 +267,8 @@ class ArticleContextModel(BaseEstimator):
             mixed = mixed + self.context_title_weight * np.asarray(title_probabilities, dtype=float).reshape(
                 1, -1
             )
-        return mixed / mixed.sum(axis=1, keepdims=True)
+        mixed = mixed / mixed.sum(axis=1, keepdims=True)
+        return temper(mixed, self.context_temperature)
 
     def predict_article_proba(self, paragraphs: list[str], title: str | None = None):
         """(own probabilities, in-context probabilities) for one article's paragraphs."""

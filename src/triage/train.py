@@ -29,12 +29,13 @@ from triage.evaluate import (
     classification_scores,
     contextualise_by_article,
     evaluation_report,
+    expected_calibration_error,
     group_articles,
     loao_folds,
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, Settings, fit_pipeline, save_model
+from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, Settings, fit_pipeline, save_model, temper
 from triage.predict import TriageModel
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, true_tags
 
@@ -160,14 +161,45 @@ def cached_out_of_fold(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Set
     return _OOF_CACHE[key]
 
 
+# The in-context output's own calibration: the temperature on this grid that minimises the
+# log loss of the LOAO out-of-fold in-context probabilities (1.0 when it does not help).
+TEMPERATURE_GRID = tuple(round(float(t), 3) for t in np.exp(np.linspace(np.log(0.25), np.log(4.0), 41)))
+
+
+def choose_temperature(gold: Sequence[str], probabilities: np.ndarray) -> float:
+    """The temperature rule above, on out-of-fold probabilities (columns in LABELS order)."""
+    columns = np.array([LABELS.index(label) for label in gold])
+
+    def log_loss(temperature: float) -> float:
+        tempered = temper(probabilities, temperature)
+        return float(-np.mean(np.log(np.clip(tempered[np.arange(len(columns)), columns], 1e-12, 1.0))))
+
+    return min((*TEMPERATURE_GRID, 1.0), key=lambda t: (round(log_loss(t), 6), abs(np.log(t))))
+
+
 def loao_choices(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_jobs: int = 2) -> dict:
-    """Out-of-fold predictions on the training rows and every threshold chosen from them."""
+    """Out-of-fold predictions on the training rows and every choice made from them: the
+    in-context temperature, the tag thresholds and the review threshold of both outputs."""
     scored, own, title_probabilities = cached_out_of_fold(rows, manifest, settings, n_jobs)
     context = ArticleContextModel(
         None, settings.context_lambda, settings.context_window, settings.context_title_weight
     )
-    in_context = contextualise_by_article(scored, own, context, title_probabilities)
-    choices = {"rows": scored, "own": own, "context": in_context, "thresholds": {}, "scores": {}}
+    untempered = contextualise_by_article(scored, own, context, title_probabilities)
+    context.context_temperature = choose_temperature(list(scored["label"]), untempered)
+    in_context = temper(untempered, context.context_temperature)
+    choices = {
+        "rows": scored,
+        "own": own,
+        "context": in_context,
+        "thresholds": {},
+        "scores": {},
+        "context_temperature": context.context_temperature,
+        "calibration_error": {
+            "paragraph": expected_calibration_error(scored["label"], own),
+            "context_before_temperature": expected_calibration_error(scored["label"], untempered),
+            "context": expected_calibration_error(scored["label"], in_context),
+        },
+    }
     for key, probabilities in (("paragraph", own), ("context", in_context)):
         articles = group_articles(scored, probabilities)
         tags = choose_tag_thresholds(articles)
@@ -227,7 +259,11 @@ def train(
     progress(f"fitting on {len(rows)} rows ...")
     pipeline = fit_pipeline(settings, rows["text"], rows["label"], rows["article_id"])
     estimator = ArticleContextModel(
-        pipeline, settings.context_lambda, settings.context_window, settings.context_title_weight
+        pipeline,
+        settings.context_lambda,
+        settings.context_window,
+        settings.context_title_weight,
+        choices["context_temperature"],
     )
 
     files = [data / name for name in LABELED_FILES if (data / name).exists()] if data.is_dir() else [data]
@@ -238,6 +274,11 @@ def train(
         "taxonomy_version": TAXONOMY_VERSION,
         "settings": settings.to_dict(),
         "thresholds": choices["thresholds"],
+        "context_calibration": {
+            "temperature": choices["context_temperature"],
+            "rule": "temperature minimising the log loss of LOAO out-of-fold in-context probabilities",
+            "loao_calibration_error": choices["calibration_error"],
+        },
         "review_rule": (
             f"lowest top probability at which LOAO out-of-fold predictions that sure are "
             f">= {REVIEW_TARGET_ACCURACY:.0%} correct (default {DEFAULT_REVIEW_THRESHOLD} "
