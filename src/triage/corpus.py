@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from triage.errors import BadInput
-from triage.ingest import ingest
 
 TAXONOMY_VERSION = "2026-11-26"
 # The taxonomy's labels in its table order. Ties between two topics go to the first in
@@ -206,8 +205,3 @@ def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> pd.DataFrame:
         if not row.source_file:
             raise BadInput(f"{where}: empty source_file")
     return frame
-
-
-def ingest_article_file(path: Path | str) -> list[str]:
-    """The paragraph texts ingestion makes of one raw article file (UTF-8)."""
-    return ingest(Path(path).read_text(encoding="utf-8")).texts

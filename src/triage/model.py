@@ -270,14 +270,6 @@ class ArticleContextModel(BaseEstimator):
         mixed = mixed / mixed.sum(axis=1, keepdims=True)
         return temper(mixed, self.context_temperature)
 
-    def predict_article_proba(self, paragraphs: list[str], title: str | None = None):
-        """(own probabilities, in-context probabilities) for one article's paragraphs."""
-        own = self.paragraph_model.predict_proba(list(paragraphs))
-        title_probabilities = (
-            self.paragraph_model.predict_proba([title])[0] if title and self.context_title_weight else None
-        )
-        return own, self.contextualise(own, title_probabilities)
-
 
 # --- the allowlist ----------------------------------------------------------------------
 # Every type a triage model file may contain. skops refuses to build anything else; we
