@@ -199,7 +199,7 @@ to_review = confidence < review_threshold
 print(
     f"review threshold {review_threshold:.2f} (the card's rule) sends {to_review.sum()} of {len(confidence)} "
     f"out-of-fold paragraphs ({to_review.mean():.0%}) to a person; the rest are right {correct[~to_review].mean():.0%} "
-    f"of the time, the reviewed ones {correct[to_review].mean():.0%}."
+    f"of the time" + (f", the reviewed ones {correct[to_review].mean():.0%}." if to_review.any() else ".")
 )
 
 # %% [markdown]

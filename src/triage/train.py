@@ -45,7 +45,7 @@ CHOSEN_SETTINGS = Settings()
 # Review rule: the lowest top-probability threshold at which the out-of-fold paragraphs the
 # model is at least that sure of are right REVIEW_TARGET_ACCURACY of the time; everything
 # under it goes to a person. With fewer than REVIEW_MIN_ROWS out-of-fold rows: the default.
-REVIEW_TARGET_ACCURACY = 0.9
+REVIEW_TARGET_ACCURACY = 0.95
 REVIEW_MIN_ROWS = 100
 REVIEW_GRID = tuple(round(x, 2) for x in np.arange(0.30, 0.951, 0.05))
 # Tag thresholds: per label, the value on this grid that maximises that label's article-tag
