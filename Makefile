@@ -14,9 +14,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
-## run: set up, train when no model is there, then triage a seed article and show its tags
+## run: set up, train when the model is missing or stale, then triage a seed article and show its tags
 run: setup
-	@test -f $(MODEL) || $(BIN)/triage train --model $(MODEL)
+	$(BIN)/triage train --if-stale --model $(MODEL)
 	$(BIN)/triage predict $(ARTICLE) --model $(MODEL) --format table
 
 ## test: set up and run the whole test suite (what CI runs)

@@ -42,14 +42,14 @@ from IPython.display import Markdown, display
 
 import triage
 from triage.corpus import LABELS, load_manifest
-from triage.evaluate import (
+from triage.evaluation import (
     article_tag_scores,
     classification_scores,
     group_articles,
     model_probabilities,
     predicted_labels,
 )
-from triage.train import loao_choices, training_rows
+from triage.training import loao_choices, training_rows
 
 pd.set_option("display.max_colwidth", 120)
 if not MODEL_PATH.exists():

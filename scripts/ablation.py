@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from triage.corpus import LABELS, load_labeled, load_manifest  # noqa: E402
-from triage.evaluate import (  # noqa: E402
+from triage.evaluation import (  # noqa: E402
     article_tag_scores,
     bootstrap_interval,
     classification_scores,
@@ -35,7 +35,7 @@ from triage.evaluate import (  # noqa: E402
     predicted_labels,
 )
 from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline  # noqa: E402
-from triage.train import choose_tag_thresholds  # noqa: E402
+from triage.training import choose_tag_thresholds  # noqa: E402
 
 RESULTS = ROOT / "benchmarks/results/ablation.json"
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from triage.corpus import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled  # noqa: E402
-from triage.ingest import ingest  # noqa: E402
+from triage.ingestion import ingest  # noqa: E402
 
 PASSES = ROOT / "data/labeled/passes"
 # The fixed held-out split: whole seed articles, so no test paragraph shares an article

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from triage.corpus import load_labeled, load_manifest  # noqa: E402
-from triage.evaluate import classification_scores, out_of_fold_probabilities, predicted_labels  # noqa: E402
-from triage.train import CHOSEN_SETTINGS  # noqa: E402
+from triage.evaluation import classification_scores, out_of_fold_probabilities, predicted_labels  # noqa: E402
+from triage.training import CHOSEN_SETTINGS  # noqa: E402
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from triage.corpus import LABELS, load_labeled, load_manifest  # noqa: E402
-from triage.evaluate import classification_scores, out_of_fold_probabilities, predicted_labels  # noqa: E402
+from triage.evaluation import classification_scores, out_of_fold_probabilities, predicted_labels  # noqa: E402
 from triage.model import align_probabilities, fit_pipeline  # noqa: E402
-from triage.train import CHOSEN_SETTINGS  # noqa: E402
+from triage.training import CHOSEN_SETTINGS  # noqa: E402
 
 SIZES = (0, 100, 200, 400, None)  # None: every authored paragraph (787)
 REPEATS = 2

@@ -28,7 +28,7 @@ def shared_out_of_fold_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """The bundled data trained with the chosen settings into a session folder."""
-    from triage.train import train
+    from triage.training import train
 
     folder = tmp_path_factory.mktemp("model")
     return train(

@@ -120,6 +120,18 @@ def test_predict_jsonl_input_with_renamed_columns(capsys, trained, tmp_path):
     assert code == 0 and json.loads(out)["id"] == "x1"
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_an_id_column_that_does_not_exist_is_refused_naming_it(capsys, trained, tmp_path, suffix):
+    path = tmp_path / f"in{suffix}"
+    text = "Amazon removed six million listings last year, it said in a report."
+    if suffix == ".csv":
+        path.write_text(f"url,text\nu1,{text}\n")
+    else:
+        path.write_text(json.dumps({"url": "u1", "text": text}) + "\n")
+    code, _, err = run(capsys, "predict", path, "--model", trained.model_path, "--id-column", "uid")
+    assert code == 3 and "'uid'" in err and "--id-column" in err
+
+
 def test_threshold_overrides_the_cards_tag_thresholds(capsys, trained):
     _, out, _ = run(
         capsys, "predict", ARTICLE, "--model", trained.model_path, "--threshold", "0.0", "--format", "jsonl"

@@ -117,7 +117,7 @@ def test_the_in_context_temperature_recalibrates_without_changing_the_ranking():
 
 
 def test_training_fits_the_temperature_that_minimises_out_of_fold_log_loss():
-    from triage.train import choose_temperature
+    from triage.training import choose_temperature
 
     overconfident = np.array([[0.98, 0.01, 0.01, 0, 0, 0], [0.98, 0.01, 0.01, 0, 0, 0]] * 5)
     gold = ["brand_criticism", "platform_metrics"] * 5  # half of these sure predictions are wrong

@@ -17,7 +17,7 @@ from triage.corpus import (
     text_sha1,
 )
 from triage.errors import BadInput
-from triage.ingest import ingest
+from triage.ingestion import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELED = ROOT / "data/labeled"

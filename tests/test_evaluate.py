@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from triage.evaluate import (
+from triage.evaluation import (
     article_tag_scores,
     classification_scores,
     keyword_baseline,
@@ -132,7 +132,7 @@ def test_article_tag_micro_f1_counts_article_label_pairs():
 def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
     from pathlib import Path
 
-    import triage.train as train_module
+    import triage.training as train_module
     from triage.corpus import load_labeled, load_manifest
     from triage.model import Settings
 

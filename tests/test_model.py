@@ -47,6 +47,7 @@ def _forge_card(tmp_path: Path, payload: bytes, name: str) -> Path:
     card = {
         **_card(),
         "format": model_module.CARD_FORMAT,
+        "schema": model_module.CARD_SCHEMA,
         "model_file": {"name": name, "sha256": hashlib.sha256(payload).hexdigest()},
     }
     path = tmp_path / "triage.json"
@@ -213,3 +214,19 @@ def test_replacing_a_model_removes_the_old_model_file(tmp_path):
     )
     assert first["model_file"]["name"] != second["model_file"]["name"]
     assert sorted(p.name for p in tmp_path.glob("*.skops")) == [second["model_file"]["name"]]
+
+
+def test_a_card_of_another_schema_is_refused_with_a_retrain_message(tmp_path):
+    save_model(_tiny_model(), _card(), tmp_path / "triage.json")
+    card = json.loads((tmp_path / "triage.json").read_text())
+    card["schema"] = model_module.CARD_SCHEMA - 1
+    (tmp_path / "triage.json").write_text(json.dumps(card))
+    with pytest.raises(ModelRefused, match="card schema .*retrain"):
+        load_model(tmp_path / "triage.json")
+    assert "card schema" in model_module.stale_reason(tmp_path / "triage.json")
+
+
+def test_a_current_card_is_not_stale_and_a_missing_one_is(tmp_path):
+    save_model(_tiny_model(), _card(), tmp_path / "triage.json")
+    assert model_module.stale_reason(tmp_path / "triage.json") is None
+    assert "no model at" in model_module.stale_reason(tmp_path / "missing.json")

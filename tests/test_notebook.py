@@ -20,11 +20,12 @@ def test_notebook_is_paired_with_its_reviewable_script():
 
 
 @pytest.mark.slow
-def test_notebook_executes_top_to_bottom(trained, monkeypatch):
+def test_notebook_executes_top_to_bottom_in_a_checkout_with_no_model(tmp_path, monkeypatch):
+    """As in a fresh clone: the notebook trains the model it needs, then analyses it."""
     import nbformat
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("TRIAGE_MODEL", str(trained.model_path))
+    monkeypatch.setenv("TRIAGE_MODEL", str(tmp_path / "models/triage.json"))
     monkeypatch.setenv("TRIAGE_ROOT", str(ROOT))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend renders headless PNGs
     notebook = nbformat.read(NOTEBOOK, as_version=4)

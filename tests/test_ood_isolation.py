@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-import triage.evaluate as evaluate_module
-import triage.train as train_module
+import triage.evaluation as evaluate_module
+import triage.training as train_module
 from triage.corpus import load_labeled, write_labeled
-from triage.evaluate import loao_folds
+from triage.evaluation import loao_folds
 from triage.features import CUE_LEXICON
 
 ROOT = Path(__file__).resolve().parents[1]

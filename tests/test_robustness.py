@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import triage.io as triage_io
 from triage.cli import main
-from triage.ingest import ingest
+from triage.ingestion import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_TEXT = (ROOT / "data/raw/004_26175a559591074b.txt").read_text(encoding="utf-8")

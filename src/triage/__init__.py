@@ -7,6 +7,9 @@
     model.predict_paragraphs(["Amazon removed 6 million listings."])
 
 Names are imported on first use, so `import triage` (and `triage --help`) stays quick.
+No public name is also a submodule's name (the modules are `ingestion`, `training`,
+`evaluation`): importing a submodule sets the package attribute of its name, which would
+replace the function.
 """
 
 __version__ = "0.1.0"
@@ -14,10 +17,10 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "LABELS": ("triage.corpus", "LABELS"),
     "load_labeled": ("triage.corpus", "load_labeled"),
-    "ingest": ("triage.ingest", "ingest"),
+    "ingest": ("triage.ingestion", "ingest"),
     "load_model": ("triage.predict", "load_model"),
     "TriageModel": ("triage.predict", "TriageModel"),
-    "train": ("triage.train", "train"),
+    "train": ("triage.training", "train"),
     "evaluate": ("triage.report", "split_report"),
 }
 

@@ -109,6 +109,13 @@ def train_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")
     ] = 2,
+    if_stale: Annotated[
+        bool,
+        typer.Option(
+            "--if-stale",
+            help="Train only when --model is missing or written by another card schema or scikit-learn minor.",
+        ),
+    ] = False,
 ) -> None:
     """Fit the model on the train split, choose its thresholds by leave-one-article-out, save it.
 
@@ -117,8 +124,16 @@ def train_command(
 
     Example: triage train --data data/labeled --model models/triage.json
     """
-    from triage.train import summary_lines, train
+    from triage.training import summary_lines, train
 
+    if if_stale:
+        from triage.model import stale_reason
+
+        reason = stale_reason(model)
+        if reason is None:
+            say(f"{model} is current; not retraining (drop --if-stale to retrain anyway)")
+            return
+        say(f"training: {reason}")
     result = train(data, model, include_authored=not no_authored, use_all=use_all, n_jobs=jobs, progress=say)
     for line in summary_lines(result.card):
         say(line)
@@ -218,7 +233,13 @@ def predict_command(
     text_column: Annotated[
         str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")
     ] = "text",
-    id_column: Annotated[str, typer.Option("--id-column", help="Id column of .csv/.jsonl input.")] = "id",
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="Id column of .csv/.jsonl input (must exist) [default: 'id' when present, else FILE:ROW].",
+        ),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8."),
@@ -281,7 +302,7 @@ def ingest_command(
 
     Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
     """
-    from triage.ingest import ingest
+    from triage.ingestion import ingest
     from triage.io import read_stdin, read_text
 
     text = read_stdin(encoding, max_bytes) if path == "-" else read_text(Path(path), encoding, max_bytes)

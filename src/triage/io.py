@@ -21,6 +21,8 @@ from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput
 
 DEFAULT_MAX_BYTES = 20_000_000
+# Used when present; a column named with --id-column must exist.
+DEFAULT_ID_COLUMN = "id"
 SUPPORTED_FORMATS = ".txt, a directory of .txt, .csv, .jsonl, or - for standard input"
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -109,7 +111,7 @@ def iter_inputs(
     encoding: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     text_column: str = "text",
-    id_column: str = "id",
+    id_column: str | None = None,
 ) -> Iterator[InputRecord]:
     """Every record of every path, in order; bad rows or files among many are warned about."""
     if not paths:
@@ -173,6 +175,10 @@ def _csv_records(
         raise BadInput(
             f"{path}: no {text_column!r} column (columns: {', '.join(fields) or 'none'}); use --text-column"
         )
+    if id_column is not None and id_column not in fields:
+        raise BadInput(
+            f"{path}: no {id_column!r} column (columns: {', '.join(fields) or 'none'}); use --id-column"
+        )
     yield from _rows_to_records(path, rows, warn, text_column, id_column, first_row=1)
 
 
@@ -197,6 +203,8 @@ def _jsonl_records(
         raise BadInput(f"{path}: no {text_column!r} field in any line; use --text-column")
     if not rows:
         raise BadInput(f"{path}: no JSON lines")
+    if id_column is not None and all(id_column not in row for _, row in rows):
+        raise BadInput(f"{path}: no {id_column!r} field in any line; use --id-column")
     for number, row in rows:
         yield from _rows_to_records(path, [row], warn, text_column, id_column, first_row=number, unit="line")
 
@@ -208,7 +216,7 @@ def _rows_to_records(
     for offset, row in enumerate(rows):
         number = first_row + offset
         text = row.get(text_column)
-        record_id = str(row.get(id_column) or f"{path.name}:{number}")
+        record_id = str(row.get(id_column or DEFAULT_ID_COLUMN) or f"{path.name}:{number}")
         if not isinstance(text, str) or not text.strip():
             warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {text_column!r}")
             continue

@@ -26,6 +26,9 @@ from triage.errors import ModelRefused
 from triage.features import CueLexicon, TextNormalizer
 
 CARD_FORMAT = "triage-model-card/1"
+# Bumped whenever the card or the estimator changes shape: a card of another schema is
+# refused (and retrained by `triage train --if-stale`, which `make run` uses).
+CARD_SCHEMA = 2
 DEFAULT_MODEL_PATH = Path("models/triage.json")
 MODEL_FILE_PATTERN = re.compile(r"^triage\.[0-9a-f]{12}\.skops$")
 
@@ -345,6 +348,7 @@ def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) ->
     card = {
         **card,
         "format": CARD_FORMAT,
+        "schema": CARD_SCHEMA,
         "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()},
     }
     _commit_card(card_path, card)
@@ -405,9 +409,24 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     return _load_skops(path), card
 
 
+def stale_reason(card_path: Path | str) -> str | None:
+    """Why the model at `card_path` must be retrained (missing, unreadable, another card
+    schema or scikit-learn minor), or None when it is current. Cheap: reads only the card."""
+    try:
+        _check_versions(read_card(card_path), Path(card_path))
+    except ModelRefused as exc:
+        return str(exc)
+    return None
+
+
 def _check_versions(card: dict, card_path: Path) -> None:
     import sklearn
 
+    if card.get("schema") != CARD_SCHEMA:
+        raise ModelRefused(
+            f"{card_path}: card schema {card.get('schema', 1)}, this triage reads schema {CARD_SCHEMA} "
+            f"(the model was written by another version); {RETRAIN}"
+        )
     trained = str(card.get("versions", {}).get("scikit-learn", ""))
     if trained.split(".")[:2] != sklearn.__version__.split(".")[:2]:
         raise ModelRefused(

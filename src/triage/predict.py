@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from triage.errors import UsageError
-from triage.ingest import Article, ingest
+from triage.ingestion import Article, ingest
 from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, align_probabilities, load_model_file
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, article_tags, needs_review
 

@@ -30,7 +30,7 @@ def split_report(
     manifest_path: Path = DEFAULT_MANIFEST,
 ) -> dict:
     """Scores of a saved model on the `test` or `ood` rows, with baselines on the same rows."""
-    from triage.evaluate import evaluation_report
+    from triage.evaluation import evaluation_report
 
     model = load_model(model_path)
     rows = load_labeled(data)
@@ -54,9 +54,9 @@ def cross_validation_report(
     manifest_path: Path = DEFAULT_MANIFEST,
 ) -> dict:
     """Leave-one-article-out on the train rows with the model's own settings."""
-    from triage.evaluate import keyword_baseline, macro_f1, majority_baseline
+    from triage.evaluation import keyword_baseline, macro_f1, majority_baseline
     from triage.model import Settings
-    from triage.train import loao_choices, training_rows
+    from triage.training import loao_choices, training_rows
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])
@@ -162,7 +162,7 @@ def predict_records(
             for r, p in zip(records, predictions, strict=True)
         ]
     else:
-        from triage.ingest import ingest
+        from triage.ingestion import ingest
 
         for record in records:
             article = ingest(record.text)

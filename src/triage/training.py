@@ -24,7 +24,7 @@ from triage.corpus import (
     load_manifest,
 )
 from triage.errors import BadInput
-from triage.evaluate import (
+from triage.evaluation import (
     article_tag_scores,
     classification_scores,
     contextualise_by_article,
