@@ -32,11 +32,23 @@ TEST_ARTICLES = ("seed-001", "seed-003")
 # A settled label of "-" removes a row that ingestion makes (a near-duplicate; see below).
 DROPPED = "-"
 
+# "by_text": the settled labels carry each paragraph's text and are matched to ingested
+# paragraphs by it, so an ingestion change that drops a furniture line or moves an index
+# cannot move a label; articles with no raw file (the shared realistic articles) are
+# taken as their labelled rows.
 SETS = {
     "seed": {"raw": ROOT / "data/raw", "out": "paragraphs.csv"},
     "authored": {"raw": ROOT / "data/authored/raw", "out": "authored.csv"},
+    "realistic": {"raw": ROOT / "data/realistic/raw", "out": "realistic.csv", "by_text": True},
+    "independent": {"raw": None, "out": "independent.csv", "by_text": True},
     "ood": {"raw": ROOT / "data/ood/raw", "out": "ood.csv"},
+    "ood_realistic": {"raw": ROOT / "data/ood_realistic/raw", "out": "ood_realistic.csv", "by_text": True},
 }
+SHARED_SOURCE_FILE = {
+    "realistic": "data/shared/realistic_articles.csv",
+    "independent": "data/shared/independent_paragraphs.csv",
+}
+SPLIT = {"seed": "train", "authored": "train", "realistic": "train", "independent": "train"}
 
 
 def seed_article_id(path: Path) -> str:
@@ -51,6 +63,8 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     final_path = PASSES / f"{source}.final.csv"
     if not final_path.exists():
         return None
+    if SETS[source].get("by_text"):
+        return build_by_text(source, final_path)
     settled = pd.read_csv(final_path, dtype=str, keep_default_na=False)
     settled["paragraph"] = settled["paragraph"].astype(int)
     labels = {(row.article_id, row.paragraph): row.label for row in settled.itertuples()}
@@ -101,7 +115,62 @@ def build(source: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if source == "seed":
         frame["split"] = ["test" if a in TEST_ARTICLES else "train" for a in frame["article_id"]]
     else:
-        frame["split"] = "train" if source == "authored" else "ood"
+        frame["split"] = SPLIT.get(source, "ood")
+    frame["source"] = source
+    return frame, pd.DataFrame(manifest, columns=list(MANIFEST_COLUMNS))
+
+
+def build_by_text(source: str, final_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of a set whose settled labels carry their text (see SETS)."""
+    settled = pd.read_csv(final_path, dtype=str, keep_default_na=False)
+    settled["paragraph"] = settled["paragraph"].astype(int)
+    meta_path = PASSES / f"{source}.articles.csv"
+    meta = (
+        pd.read_csv(meta_path, dtype=str, keep_default_na=False).set_index("article_id")
+        if meta_path.exists()
+        else None
+    )
+    raw_dir = SETS[source]["raw"]
+    raw_files = {path.stem: path for path in sorted(raw_dir.glob("*.txt"))} if raw_dir else {}
+    rows, manifest = [], []
+    for article_id, labelled in settled.groupby("article_id", sort=True):
+        labelled = labelled.sort_values("paragraph")
+        if article_id in raw_files:
+            path = raw_files[article_id]
+            article = ingest(path.read_text(encoding="utf-8"))
+            by_text = dict(zip(labelled["text"], labelled["label"], strict=False))
+            for paragraph in article.paragraphs:
+                if paragraph.text not in by_text:
+                    raise SystemExit(
+                        f"{final_path}: no label for {article_id} paragraph {paragraph.index}: "
+                        f"{paragraph.text[:80]!r}"
+                    )
+                rows.append((article_id, paragraph.index, paragraph.text, by_text[paragraph.text]))
+            kept = set(article.texts)
+            for row in labelled.itertuples():
+                if row.text not in kept and row.label not in ("other", DROPPED):
+                    print(f"  note: {article_id} paragraph {row.paragraph} ({row.label}) no longer ingested")
+            source_file, title = str(path.relative_to(ROOT)), article.title or ""
+        else:
+            for row in labelled.itertuples():
+                if row.label != DROPPED:
+                    rows.append((article_id, row.paragraph, row.text, row.label))
+            source_file = SHARED_SOURCE_FILE.get(source, "")
+            title = meta.loc[article_id, "title"] if meta is not None else ""
+        if meta is not None:
+            info = meta.loc[article_id]
+            manifest.append(
+                {
+                    "article_id": article_id,
+                    "source": source,
+                    "source_file": source_file,
+                    "title": title,
+                    "register": info["register"],
+                    "about_alibaba": info["about_alibaba"],
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["article_id", "paragraph", "text", "label"])
+    frame["split"] = SPLIT.get(source, "ood")
     frame["source"] = source
     return frame, pd.DataFrame(manifest, columns=list(MANIFEST_COLUMNS))
 
@@ -137,10 +206,11 @@ def main() -> None:
             continue
         frame, manifest = built
         ARTICLE_IDS.update(manifest["article_id"])
-        if source == "authored":
-            frame = drop_near_duplicates(frame, built_rows["seed"], within=True)
-        elif source == "ood":
-            training = pd.concat([built_rows["seed"], built_rows.get("authored", frame.iloc[:0])])
+        if SPLIT.get(source) == "train" and source != "seed":
+            earlier = pd.concat([built_rows[name] for name in built_rows])
+            frame = drop_near_duplicates(frame, earlier, within=True)
+        elif source != "seed":
+            training = pd.concat([rows for name, rows in built_rows.items() if SPLIT.get(name) == "train"])
             frame = drop_near_duplicates(frame, training, within=False)
         built_rows[source] = frame
         write_labeled(frame, ROOT / "data/labeled" / spec["out"])
