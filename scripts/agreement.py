@@ -37,16 +37,24 @@ def report(both: pd.DataFrame, title: str) -> str:
     return f"{title}: n={len(both)} kappa={kappa:.3f} agreement={agree:.1%} disagreements={len(differ)} ({labels})"
 
 
+SETS = ("seed", "authored", "realistic", "independent", "ood", "ood_realistic")
+
+
 def main() -> None:
-    for name in ("seed", "authored", "ood"):
+    for name in SETS:
         both = compare(name)
         if both is None:
             continue
         print(report(both, name))
-        if name == "authored":
+        if both["batch"].nunique() > 1:
             for batch, rows in both.groupby("batch"):
                 print("  " + report(rows, batch))
         differ = both[both["label_1"] != both["label_2"]]
+        final = pd.read_csv(PASSES / f"{name}.final.csv", dtype=str, keep_default_na=False)
+        settled = final[["article_id", "paragraph", "label"]].rename(columns={"label": "settled"})
+        differ = differ.drop(columns=[c for c in ("text", "text_1", "text_2") if c in differ]).merge(
+            settled, on=["article_id", "paragraph"], how="left"
+        )
         differ.to_csv(PASSES / f"{name}.disagreements.csv", index=False, lineterminator="\n")
 
 
