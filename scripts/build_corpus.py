@@ -38,7 +38,7 @@ DROPPED = "-"
 # taken as their labelled rows.
 SETS = {
     "seed": {"raw": ROOT / "data/raw", "out": "paragraphs.csv"},
-    "authored": {"raw": ROOT / "data/authored/raw", "out": "authored.csv"},
+    "authored": {"raw": ROOT / "data/authored/raw", "out": "authored.csv", "by_text": True},
     "realistic": {"raw": ROOT / "data/realistic/raw", "out": "realistic.csv", "by_text": True},
     "independent": {"raw": None, "out": "independent.csv", "by_text": True},
     "ood": {"raw": ROOT / "data/ood/raw", "out": "ood.csv"},
@@ -156,8 +156,8 @@ def build_by_text(source: str, final_path: Path) -> tuple[pd.DataFrame, pd.DataF
                 if row.label != DROPPED:
                     rows.append((article_id, row.paragraph, row.text, row.label))
             source_file = SHARED_SOURCE_FILE.get(source, "")
-            title = meta.loc[article_id, "title"] if meta is not None else ""
-        if meta is not None:
+            title = meta.loc[article_id, "title"] if meta is not None and "title" in meta else ""
+        if meta is not None and article_id in meta.index:  # standalone paragraphs are no article
             info = meta.loc[article_id]
             manifest.append(
                 {

@@ -1,13 +1,14 @@
-"""Learning curve: what authored paragraphs buy (run by hand, not a test; ~15 minutes on 2 cores).
+"""Learning curve by kind of data, always scored on one fixed set of realistic articles.
 
-    .venv/bin/python scripts/learning_curve.py
+    .venv/bin/python scripts/learning_curve.py      # about 3 minutes on 2 cores
 
-For each size n, several random subsets of n authored paragraphs (whole authored articles
-are drawn as units, so their LOAO folds stay whole) are added to the seed training rows,
-with the chosen settings. LOAO macro-F1 decides whether more data still pays; it is given
-over all folds (whose mix changes with n) and over the three seed training articles only
-(the same folds at every size: real scraped text). OOD macro-F1 (fit on all of them) only
-reports. Writes benchmarks/results/learning_curve.{json,png} and prints a Markdown table.
+A fixed, seeded draw of EVAL_ARTICLES realistic articles is the score set: the curve never
+trains on them (nor on a training row that nearly duplicates one of their rows), so every
+point is scored as their leave-one-article-out folds would be. Each point trains the
+paragraph pipeline (the chosen settings) on the seed training rows plus a share of ONE
+kind of data: clean authored text, the other realistic articles, or independent
+paragraphs (whole articles drawn as units; REPEATS draws for partial shares). A last row
+trains on every kind. Writes benchmarks/results/learning_curve.{json,png,md}.
 """
 
 from __future__ import annotations
@@ -22,117 +23,122 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from triage.corpus import LABELS, load_labeled, load_manifest  # noqa: E402
-from triage.evaluation import classification_scores, out_of_fold_probabilities, predicted_labels  # noqa: E402
+from triage.corpus import LABELS, load_labeled, near_duplicate_pairs  # noqa: E402
+from triage.evaluation import classification_scores, predicted_labels  # noqa: E402
 from triage.model import align_probabilities, fit_pipeline  # noqa: E402
 from triage.training import CHOSEN_SETTINGS  # noqa: E402
 
-SIZES = (0, 100, 200, 400, None)  # None: every authored paragraph (787)
+EVAL_ARTICLES = 30
+SHARES = (0.25, 0.5, 1.0)
 REPEATS = 2
+KINDS = {"clean authored": "authored", "realistic": "realistic", "independent": "independent"}
 OUT = ROOT / "benchmarks/results"
 
 
-def subset(authored: pd.DataFrame, size: int | None, seed: int) -> pd.DataFrame:
-    """About `size` authored rows, drawing whole articles and standalone paragraphs as units."""
-    if size is None:
-        return authored
-    units = [group for _, group in authored.groupby("article_id")]
+def units_share(rows: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """About `share` of `rows`, drawing whole articles (and standalone paragraphs) as units."""
+    units = [group for _, group in rows.groupby("article_id")]
     order = np.random.default_rng(seed).permutation(len(units))
-    chosen, total = [], 0
+    chosen, total, target = [], 0, share * len(rows)
     for index in order:
-        if total >= size:
+        if total >= target:
             break
         chosen.append(units[index])
         total += len(units[index])
-    return pd.concat(chosen) if chosen else authored.iloc[:0]
+    return pd.concat(chosen)
+
+
+def score(train: pd.DataFrame, held_out: pd.DataFrame) -> dict:
+    settings = CHOSEN_SETTINGS.replace(calibration="none")  # argmax labels; calibration is not the question
+    pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
+    own = align_probabilities(pipeline.classes_, pipeline.predict_proba(list(held_out["text"])), LABELS)
+    scores = classification_scores(held_out["label"], predicted_labels(own))
+    return {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"]}
 
 
 def main() -> None:
     rows = load_labeled(ROOT / "data/labeled")
-    manifest = load_manifest(ROOT / "data/articles.csv")
-    seeds = rows[(rows["source"] == "seed") & (rows["split"] == "train")]
-    authored = rows[rows["source"] == "authored"]
-    ood = rows[rows["split"] == "ood"].reset_index(drop=True)
-    results = []
-    for size in SIZES:
-        for repeat in range(REPEATS if size not in (0, None) else 1):
-            train = pd.concat([seeds, subset(authored, size, repeat)]).reset_index(drop=True)
-            scored, probabilities, _ = out_of_fold_probabilities(
-                train, CHOSEN_SETTINGS, set(manifest["article_id"])
-            )
-            predicted = np.array(predicted_labels(probabilities))
-            seed_rows = (scored["source"] == "seed").to_numpy()
-            pipeline = fit_pipeline(CHOSEN_SETTINGS, train["text"], train["label"], train["article_id"])
-            ood_predicted = predicted_labels(
-                align_probabilities(pipeline.classes_, pipeline.predict_proba(list(ood["text"])), LABELS)
-            )
-            result = {
-                "authored": int(len(train) - len(seeds)),
-                "repeat": repeat,
-                "loao_macro_f1": classification_scores(scored["label"], predicted)["macro_f1"],
-                "loao_seed_macro_f1": classification_scores(scored["label"][seed_rows], predicted[seed_rows])[
-                    "macro_f1"
-                ],
-                "ood_macro_f1": classification_scores(ood["label"], ood_predicted)["macro_f1"],
-            }
-            results.append(result)
-            print(result, file=sys.stderr, flush=True)
+    train_rows = rows[rows["split"] == "train"].reset_index(drop=True)
+    realistic_ids = sorted(train_rows.loc[train_rows["source"] == "realistic", "article_id"].unique())
+    eval_ids = set(np.random.default_rng(2026).choice(realistic_ids, EVAL_ARTICLES, replace=False))
+    held_out = train_rows[train_rows["article_id"].isin(eval_ids)].reset_index(drop=True)
+    pool = train_rows[~train_rows["article_id"].isin(eval_ids)].reset_index(drop=True)
+    near = {i for i, _, _ in near_duplicate_pairs(list(pool["text"]), list(held_out["text"]))}
+    pool = pool.drop(index=sorted(near)).reset_index(drop=True)
+    seeds = pool[pool["source"] == "seed"]
+    results = [{"kind": "seeds only", "share": 0.0, "rows": len(seeds), **score(seeds, held_out)}]
+    print(f"seeds only: {results[0]}", file=sys.stderr)
+    for kind, source in KINDS.items():
+        rows_of_kind = pool[pool["source"] == source]
+        for share in SHARES:
+            for repeat in range(REPEATS if share < 1 else 1):
+                added = units_share(rows_of_kind, share, repeat)
+                result = score(pd.concat([seeds, added]), held_out)
+                results.append({"kind": kind, "share": share, "rows": len(added), "repeat": repeat, **result})
+                print(f"{kind} {share} #{repeat}: {results[-1]}", file=sys.stderr, flush=True)
+    results.append(
+        {"kind": "every kind", "share": 1.0, "rows": len(pool) - len(seeds), **score(pool, held_out)}
+    )
+    summary = {
+        "eval_articles": sorted(eval_ids),
+        "eval_rows": len(held_out),
+        "results": results,
+    }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "learning_curve.json").write_text(json.dumps(results, indent=1))
+    (OUT / "learning_curve.json").write_text(json.dumps(summary, indent=1))
+    table = markdown(results, len(held_out))
+    (OUT / "learning_curve.md").write_text(table + "\n")
+    plot(results)
+    print(table)
+
+
+def aggregate(results: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(results)
-    frame["size"] = frame["authored"].round(-2).where(frame["authored"] < 700, frame["authored"])
-    summary = (
-        frame.groupby("size")
+    return (
+        frame.groupby(["kind", "share"], sort=False)
         .agg(
-            runs=("repeat", "size"),
-            authored=("authored", "mean"),
-            loao=("loao_macro_f1", "mean"),
-            loao_sd=("loao_macro_f1", "std"),
-            loao_seed=("loao_seed_macro_f1", "mean"),
-            loao_seed_sd=("loao_seed_macro_f1", "std"),
-            ood=("ood_macro_f1", "mean"),
-            ood_sd=("ood_macro_f1", "std"),
+            rows=("rows", "mean"),
+            runs=("macro_f1", "size"),
+            mean=("macro_f1", "mean"),
+            sd=("macro_f1", "std"),
         )
-        .fillna(0.0)
+        .reset_index()
+        .fillna({"sd": 0.0})
     )
-    plot(summary)
-    print(
-        "| authored paragraphs | runs | LOAO macro-F1 (all folds) | LOAO macro-F1 (seed folds) | OOD macro-F1 (reports only) |"
-    )
-    print("|---|---|---|---|---|")
-    for _, row in summary.iterrows():
-        print(
-            f"| {row.authored:.0f} | {row.runs:.0f} | {row.loao:.3f} ± {row.loao_sd:.3f} | {row.loao_seed:.3f} ± {row.loao_seed_sd:.3f} "
-            f"| {row.ood:.3f} ± {row.ood_sd:.3f} |"
-        )
 
 
-def plot(summary: pd.DataFrame) -> None:
+def markdown(results: list[dict], eval_rows: int) -> str:
+    lines = [
+        f"| kind of data added to the seeds | share | paragraphs added | runs | macro-F1 on the fixed realistic folds ({eval_rows} paragraphs) |",
+        "|---|---|---|---|---|",
+    ]
+    for row in aggregate(results).itertuples():
+        lines.append(
+            f"| {row.kind} | {row.share:.2f} | {row.rows:.0f} | {row.runs} | {row.mean:.3f} ± {row.sd:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(results: list[dict]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    table = aggregate(results)
+    base = table[table["kind"] == "seeds only"].iloc[0]
     figure, axis = plt.subplots(figsize=(6, 4))
-    for column, label in (
-        ("loao", "LOAO, all folds (decides)"),
-        ("loao_seed", "LOAO, seed folds (decides)"),
-        ("ood", "OOD (reports only)"),
-    ):
-        axis.errorbar(
-            summary["authored"],
-            summary[column],
-            yerr=summary[f"{column}_sd"],
-            marker="o",
-            capsize=3,
-            label=label,
-        )
-    axis.set_xlabel("authored training paragraphs")
-    axis.set_ylabel("macro-F1")
-    axis.set_ylim(0, 1)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="lower right")
-    axis.set_title("What authored paragraphs buy")
+    for kind in KINDS:
+        line = table[table["kind"] == kind]
+        xs = [0] + list(line["rows"])
+        ys = [base["mean"]] + list(line["mean"])
+        axis.errorbar(xs, ys, yerr=[0] + list(line["sd"]), marker="o", label=kind, capsize=3)
+    every = table[table["kind"] == "every kind"].iloc[0]
+    axis.scatter([every["rows"]], [every["mean"]], marker="*", s=120, color="black", label="every kind")
+    axis.set_xlabel("paragraphs added to the seed training rows")
+    axis.set_ylabel("macro-F1, fixed realistic folds")
+    axis.set_title("What each kind of data buys on text that reads like news")
+    axis.legend()
     figure.tight_layout()
     figure.savefig(OUT / "learning_curve.png", dpi=120)
 

@@ -203,6 +203,165 @@ def test_previous_and_next_links_are_dropped_one_line_each():
     assert rules.is_previous_next_link("Read next: How Rules Change Online Shopping")
 
 
+# --- the furniture of real news pages (second round) ---------------------------------------
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Pat Example covers retail and small business for The Harbourside Courier.",
+        "Lee Example reports on trade policy from Washington. He previously covered shipping.",
+        "Sam Example is The Courier's Paris correspondent, covering luxury goods.",
+        "Kim Example is a senior reporter covering marketplaces in West Africa.",
+        "Jo Example has covered consumer affairs since 2009.",
+        "Ana Example writes the Bottom Line column for The Counter. Her views are her own.",
+    ],
+)
+def test_author_boxes_are_dropped(line):
+    assert rules.is_author_box(line) and rules.furniture_rule(line) is not None
+
+
+def test_a_sentence_about_a_person_covering_something_is_not_an_author_box():
+    assert not rules.is_author_box(
+        "Maria Example, who covers the case for the brand, said the ruling was a relief."
+    )
+    assert not rules.is_author_box("The lawyer covers the costs of the test purchases, the complaint says.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reporting by Pat Example in Chicago; Editing by Lee Example",
+        "(Reporting by Pat Example; Editing by Lee Example)",
+        "【Editor: Li Example】",
+        "Lee Example, reporter lee@news.example",
+        "Pat Example Retail correspondent",
+    ],
+)
+def test_credits_and_reporter_lines_are_dropped(line):
+    assert rules.furniture_rule(line) in (rules.CREDIT_LINE, rules.BYLINE)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Photo: Courier archive Parcels on a belt at a fulfilment centre, in a file picture.",
+        "Customs officers inspect a container at the port. Picture: SUPPLIED",
+        "A delivery agent sorts parcels at a warehouse on the edge of the city. File photo",
+        "The brand's flagship on the high street. Courtesy of the brand.",
+    ],
+)
+def test_photo_captions_and_credits_are_dropped(line):
+    assert rules.furniture_rule(line) == rules.PHOTO_CAPTION
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Get the Courier business briefing in your inbox every weekday morning.",
+        "Follow us in Google News to receive the latest notes.",
+        "Scan the QR code to follow the official account for more news.",
+        "More cross-border information, please pay attention to this account.",
+        "Catch all the market updates and company results on The Ledger.",
+    ],
+)
+def test_newsletter_and_follow_prompts_are_dropped(line):
+    assert rules.is_promotion(line) and rules.furniture_rule(line) is not None
+
+
+def test_a_sentence_that_starts_with_get_is_not_a_prompt():
+    line = "Get rid of repeat sellers, the association told the platform, or it would close its account."
+    assert rules.furniture_rule(line) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Correction, March 15: An earlier version of this story misstated the number of stores.",
+        "Risk warning: The market has risks. This article does not constitute investment advice.",
+        "This text was translated automatically from the German original.",
+        "The pictures in this article are from network, if there is infringement please contact us.",
+        "Our Standards: The Trust Principles.",
+        "Skip to main content",
+        "2025-11-12 09:30 Source: Example Industry Times Views: 3126",
+        "Sun 8 Mar 2026 07.00 GMT",
+    ],
+)
+def test_corrections_disclaimers_skip_links_and_dated_source_lines_are_dropped(line):
+    assert rules.furniture_rule(line) is not None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Amazon sues 20 sellers over fake boots sold in its Seattle store",
+        "Shoppers say fakes arrive within days, regulators say platforms must act faster",
+        "Brands pile on before the vote",
+    ],
+)
+def test_english_is_never_dropped_as_a_foreign_language(line):
+    assert rules.furniture_rule(line) is None
+
+
+def test_a_line_in_another_latin_script_language_is_dropped():
+    assert rules.is_foreign_language(
+        "Iscriviti alla newsletter per ricevere le notizie del giorno e le analisi della redazione"
+    )
+    assert rules.is_foreign_language(
+        "La marque a déposé une plainte contre les vendeurs de la plateforme pour contrefaçon"
+    )
+
+
+def test_the_longest_headline_in_the_header_is_the_title_not_the_site_tagline():
+    article = ingest(
+        "The Example Trade Journal\nNews > Brands\nMaker Opens Flagship On Platform, Takes Aim At Resale Fakes\n"
+        "The maker opened its flagship store on the platform on Thursday, it said in a statement."
+    )
+    assert article.title == "Maker Opens Flagship On Platform, Takes Aim At Resale Fakes"
+
+
+def test_a_sentence_case_first_line_without_a_full_stop_is_the_title():
+    article = ingest(
+        "JD.com 618 order volume hit new record, genuine goods become the key word\n"
+        "The platform said on Thursday that orders rose by a fifth during the promotion."
+    )
+    assert article.title.startswith("JD.com 618 order volume")
+    assert article.texts == [
+        "The platform said on Thursday that orders rose by a fifth during the promotion."
+    ]
+
+
+def test_the_headline_repeated_in_the_body_is_dropped_and_never_a_paragraph():
+    article = ingest(
+        "Court Orders Sellers To Pay Maker For Fake Boots\n"
+        "The court ordered eleven sellers to pay damages to the maker on Tuesday.\n"
+        "Court orders sellers to pay maker for fake boots\n"
+        "The sellers did not respond to requests for comment made through the platform."
+    )
+    assert [line.rule for line in article.dropped] == [rules.REPEATED_HEADLINE]
+    assert len(article.paragraphs) == 2
+
+
+def test_headlines_of_other_stories_after_the_last_paragraph_are_dropped():
+    article = ingest(
+        "The court ordered eleven sellers to pay damages to the maker on Tuesday, its lawyers said.\n"
+        "Reporter's other articles\nCity Council Approves New Cycle Lanes\nLocal Bakery Wins Regional Prize\n"
+    )
+    assert len(article.paragraphs) == 1
+    article = ingest(
+        "The court ordered eleven sellers to pay damages to the maker on Tuesday, its lawyers said.\n"
+        "City Council Approves New Cycle Lanes\nLocal Bakery Wins Regional Prize\n"
+    )
+    assert [line.rule for line in article.dropped] == [rules.HEADLINE_LIST] * 2
+
+
+def test_an_article_mostly_in_another_language_is_flagged():
+    french = "La marque a déposé une plainte contre les vendeurs de la plateforme pour contrefaçon et elle demande des dommages."
+    article = ingest(
+        "\n".join([french] * 4 + ["The brand filed a complaint against the sellers on the platform."])
+    )
+    assert article.mostly_foreign
+    assert not ingest("The brand filed a complaint against the sellers on the platform.").mostly_foreign
+
+
 # --- fragments -----------------------------------------------------------------------------
 def test_lone_anchor_line_is_merged_into_sentence():
     text = "Nevertheless, some foreign brands seem to be right.\nAlibaba\nThe effort is not to be bought."
@@ -268,6 +427,10 @@ EXPECTED = {
         [(4, 4), (6, 8), (10, 10)],
     ),
     "styled_no_headline.txt": (None, [(2, 2), (3, 3), (5, 5)]),
+    "styled_news_site_page.txt": (
+        "Shoe Maker Sues Marketplace Sellers Over Copies Of Its Trail Boot",
+        [(6, 6), (11, 11), (12, 12), (14, 14), (17, 17)],
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from triage.corpus import LABELS, TIE_BREAK_ORDER, near_duplicate_pairs
+from triage.corpus import DECISION_SOURCES, LABELS, TIE_BREAK_ORDER, near_duplicate_pairs
 from triage.features import CUE_LABELS, cue_counts
 from triage.tags import article_tags, true_tags
 
@@ -172,6 +172,14 @@ def loao_folds(rows: pd.DataFrame, article_ids: set[str] | None = None) -> list[
         keep = np.array([i for i in range(len(train_rows)) if i not in excluded], dtype=int)
         folds.append(Fold(article_id, train_positions[keep], train_positions[held_out]))
     return folds
+
+
+def decision_article_ids(rows: pd.DataFrame, manifest: pd.DataFrame) -> set[str]:
+    """The articles whose LOAO folds decide every choice: the seed training articles and the
+    realistic articles (corpus.DECISION_SOURCES), text that reads like real news."""
+    deciding = manifest.loc[manifest["source"].isin(DECISION_SOURCES), "article_id"]
+    present = rows.loc[rows["split"] == "train", "article_id"]
+    return set(deciding) & set(present)
 
 
 def out_of_fold_probabilities(

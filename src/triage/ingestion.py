@@ -38,6 +38,14 @@ PAGE_CONTROL = "page_control"
 DISCLAIMER = "disclaimer"
 HEADER_LABEL = "header_label"
 TRAILING_LABEL = "trailing_label"
+FOREIGN_RULES = (FOREIGN_SCRIPT, FOREIGN_LANGUAGE)
+MOSTLY_FOREIGN_SHARE = 0.5
+AUTHOR_BOX = "author_box"
+PHOTO_CAPTION = "photo_caption"
+PROMOTION = "promotion"
+CORRECTION = "correction_notice"
+REPEATED_HEADLINE = "repeated_headline"
+HEADLINE_LIST = "headline_list"
 
 # A line this short with no closing punctuation, sitting between body lines, is the anchor
 # text of a link the scraper cut out of its sentence ("TaoBao", "Rural business").
@@ -51,6 +59,8 @@ FOREIGN_SCRIPT_SHARE = 0.3
 # A long Latin-script line with fewer English function words than this is not English.
 ENGLISH_FUNCTION_WORD_SHARE = 0.08
 FOREIGN_LANGUAGE_MIN_WORDS = 8
+# ... and at least this many function words of another language (de, und, que, yang, ...).
+FOREIGN_FUNCTION_WORDS_MIN = 2
 # Short lines before the body (section names, datelines, "5 min read") are labels; the
 # headline is the first headline-case line with at least this many words.
 TITLE_MIN_WORDS = 4
@@ -87,6 +97,19 @@ class Article:
     @property
     def texts(self) -> list[str]:
         return [paragraph.text for paragraph in self.paragraphs]
+
+    @property
+    def foreign_share(self) -> float:
+        """The share of the article's text (kept paragraphs plus lines dropped as another
+        language or script) that is in another language."""
+        foreign = sum(len(line.text.strip()) for line in self.dropped if line.rule in FOREIGN_RULES)
+        total = foreign + sum(len(text) for text in self.texts)
+        return foreign / total if total else 0.0
+
+    @property
+    def mostly_foreign(self) -> bool:
+        """Mostly in another language: the model reads English, so such an article gets no tags."""
+        return self.foreign_share > MOSTLY_FOREIGN_SHARE
 
 
 # --- word helpers ----------------------------------------------------------------------
@@ -145,7 +168,7 @@ _DATE_PARTS = [
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}",  # 14 March 2021
     rf"(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}",  # March 14, 2021
     rf"(?:{_MONTHS})\.?\s+\d{{4}}",  # March 2021
-    r"\d{1,2}:\d{2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?",  # 12:53:00, 9:12 pm
+    r"\d{1,2}[:.]\d{2}(?::\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?",  # 12:53:00, 9:12 pm, 07.00
     rf"\b(?:{_WEEKDAYS})\b,?",
     r"\b(?:gmt|utc|bst|cet|cst|est|edt|pst|pdt|ist|jst|hkt|sgt)(?:[+-]\d{1,2})?\b",
     r"\b\d+\s+(?:minutes?|mins?|hours?|hrs?|days?|weeks?)\s+ago\b",
@@ -161,6 +184,8 @@ def is_date_line(line: str) -> bool:
     if not stripped or not _HAS_DATE.search(stripped):
         return False
     residue = _DATE_TOKEN.sub(" ", stripped)
+    # A date with its source and view count: "2025-11-12 09:30 Source: Liquor Times Views: 31".
+    residue = re.sub(r"\b(source|views?|clicks?|author)\s*[:：].*$", " ", residue, flags=re.I)
     residue = re.sub(r"[\s|,;:\-–—/()\[\]·•]+", " ", residue).strip()
     if residue == "" or re.fullmatch(r"\d{1,7}", residue):
         return True
@@ -195,12 +220,15 @@ def is_share_line(line: str) -> bool:
 
 
 def is_byline(line: str) -> bool:
-    """ "By Jane Doe", "By a Technology Correspondent": a short line naming the writer."""
+    """ "By Jane Doe", "Jane Doe Retail correspondent", "Lee Su-jin, reporter lee@news.example":
+    a short line naming the writer."""
     stripped = line.strip()
-    return (
-        bool(re.match(r"^(by|written by|words by)\s+\S", stripped, re.I))
-        and len(_words(stripped)) <= 12
-        and not stripped.endswith((".", "!", "?"))
+    if len(_words(stripped)) > 12 or stripped.endswith((".", "!", "?")):
+        return False
+    return bool(
+        re.match(r"^(by|written by|words by)\s+\S", stripped, re.I)
+        or re.search(r"\b(reporter|correspondent|staff writer|contributing writer)\b", stripped, re.I)
+        or re.search(r"\S+@\S+\.\w+", stripped)
     )
 
 
@@ -213,14 +241,81 @@ _CREDIT_FIELD = re.compile(
 
 
 def is_credit_line(line: str) -> bool:
-    """Labelled page fields: "Source: Daily News", "Editor: Li Na", "Publish time: ..."."""
+    """Labelled page fields and credits: "Source: Daily News", "Editor: Li Na", "Reporting by
+    ...; Editing by ...", "【Editor: Li Na】"."""
     stripped = _strip_bullet(line)
-    return len(_words(stripped)) <= 12 and bool(_CREDIT_FIELD.match(stripped))
+    if len(_words(stripped)) <= 12 and bool(_CREDIT_FIELD.match(stripped)):
+        return True
+    return len(_words(stripped)) <= 30 and bool(
+        _CREDITS.match(stripped) or re.fullmatch(r"【[^】]{1,40}】", stripped)
+    )
+
+
+_CREDITS = re.compile(
+    r"^[(\[]?\s*(reporting|additional reporting|editing|writing|compiled|produced|graphics?|"
+    r"translated|translation|research) by\b",
+    re.I,
+)
+_PERSON = r"[A-Z][\w'’.\-]+(?:\s+[A-Z][\w'’.\-]+){1,3}"
+_AUTHOR_BOX = re.compile(
+    rf"^{_PERSON},?\s+(covers|reports on|reports from|writes (the|about|on)|has (covered|reported|written)|"
+    rf"contributed (reporting|to this)|is (a|an|the|[A-Z][\w'’ .\-]{{1,40}}'s)\b[^.]{{0,80}}?"
+    r"\b(reporter|correspondent|editor|columnist|writer|contributor|journalist))\b",
+)
+
+
+def is_author_box(line: str) -> bool:
+    """The writer's box: "Jane Doe covers retail for The Daily. She is based in Seattle."."""
+    stripped = line.strip()
+    return len(_words(stripped)) <= 45 and bool(_AUTHOR_BOX.match(stripped))
+
+
+_CAPTION_PREFIX = re.compile(
+    r"^(photo|photograph|image|picture|pictured|file photo|illustration)\s*[:：]", re.I
+)
+_CAPTION_SUFFIX = re.compile(
+    r"(\bfile (photo|picture|image)|\b(in a (file )?(photograph|picture|photo)\b.*)|\b(photo|picture|image|photograph)\s*[:：]\s*[\w .&/\-]{1,40}|"
+    r"\bcourtesy of [^.]{1,60}\.?|\((photo|picture|image)[^)]{0,60}\))\s*$",
+    re.I,
+)
+
+
+def is_photo_caption(line: str) -> bool:
+    """A photo caption or credit line: "Photo: Alamy Parcels on a belt ...", "... File photo",
+    "... Picture: SUPPLIED", "... Courtesy of Maison X." (a caption is short)."""
+    stripped = _strip_bullet(line)
+    return len(_words(stripped)) <= 45 and bool(
+        _CAPTION_PREFIX.match(stripped) or _CAPTION_SUFFIX.search(stripped)
+    )
+
+
+_PROMOTION = re.compile(
+    r"^((get|receive|sign up|subscribe|follow|join|never miss|stay (informed|up to date)|want (more|the latest)|"
+    r"scan the qr code|download (the|our)|for more|more [\w\- ]{1,30},?\s*please)\b.{0,160}"
+    r"(newsletter|briefing|inbox|e-?mail|google news|qr code|alerts|sign up|subscribe|"
+    r"(this|our|the) (official )?account|(the|our) app)|catch all the\b.{0,120}\bon [A-Z].*)",
+    re.I,
+)
+
+
+def is_promotion(line: str) -> bool:
+    """Newsletter, app and follow prompts: "Get the Trade Desk newsletter every Tuesday."."""
+    stripped = _strip_bullet(line)
+    words = _words(stripped)
+    if len(words) > 30:
+        return False
+    return bool(_PROMOTION.match(stripped)) or (len(words) <= 8 and "newsletter" in stripped.lower())
+
+
+def is_correction(line: str) -> bool:
+    """ "Correction, November 20: An earlier version of this story misstated ..."."""
+    return bool(re.match(r"^(correction|clarification|editor'?s note)\b[^:]{0,60}:", line.strip(), re.I))
 
 
 _PAGE_CONTROL = re.compile(
     r"^(listen to this (article|story)|\d+\s*min(ute)?s?\s+read|sign up\b.*|subscribe\b.*|"
     r"follow us\b.*|back to top|print|close|print this page|font size|comments?( \(\d+\))?|"
+    r"skip to (main )?(content|navigation|search)|jump to (content|navigation)|share full article|"
     r"view comments|download (our|the) app\b.*|click here\b.*|report an error|"
     r"(\[[^\]]{1,20}\]\s*)+)$",
     re.I,
@@ -238,10 +333,18 @@ def is_disclaimer(line: str) -> bool:
     stripped = line.strip()
     lowered = stripped.lower()
     return len(_words(stripped)) <= 30 and bool(
-        re.match(r"^(disclaimer|statement|copyright|©|\(c\))", lowered)
+        re.match(
+            r"^(disclaimer|statement|copyright|©|\(c\)|risk warning|\*?this (article|text) (was|is) "
+            r"(created|translated|produced|part of|for reference))",
+            lowered,
+        )
         or re.search(
             r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
-            r"only represents? (the )?author",
+            r"only represents? (the )?author|(does not|doesn't) constitute (any )?(investment|operation|legal) advice|"
+            r"translated (automatically|by machine)|(automatic|machine) translation|translated by machine|"
+            r"pictures? (in this article )?(are|is) from (the )?(network|internet)|reprint,? please indicate|"
+            r"if there is (an )?infringement,? please|our (editorial )?standards|trust principles|"
+            r"explore more on these topics|views are (his|her|their|my) own|for reference only",
             lowered,
         )
     )
@@ -249,7 +352,8 @@ def is_disclaimer(line: str) -> bool:
 
 _PREVIOUS_NEXT = re.compile(
     r"^(previous|prev|next|read next|up next|next (article|story|post)|previous (article|story|post)|"
-    r"read (the )?next (article|story)|read more|read also|also read|see also)\s*[:：>»]\s*\S",
+    r"read (the )?next (article|story)|read more|read also|also read|see also|"
+    r"leggi anche|lire aussi|lesen sie auch|lea también|leia também|baca juga|xem thêm)\s*[:：>»]\s*\S",
     re.I,
 )
 
@@ -327,13 +431,32 @@ def is_foreign_script(line: str) -> bool:
     return other > 0 and other / (latin + other) >= FOREIGN_SCRIPT_SHARE
 
 
+_FOREIGN_FUNCTION_WORDS = frozenset(
+    """de la le les des du et est un une une dans pour par sur que qui pas au aux ce
+    der die das und ist mit von zu den dem nicht auf für ein eine im sich auch
+    el los las del y en por con para una es lo se al su sus como más pero
+    il di della delle che per non sono gli nel alla le dei degli anche sui sul aussi auch también também juga
+    do da os em uma não mais com na no ao dos das pelo pela
+    het van een en op te zijn niet met voor dat
+    och att är som för på med av till inte
+    yang dan di ini itu dengan untuk dari tidak ke akan pada juga
+    và của là có cho những các được trong với không này người
+    ve bir bu ile için da de olarak çok daha
+    w i z na się do nie że jest o po""".split()
+)
+
+
 def is_foreign_language(line: str) -> bool:
-    """A long Latin-script line with almost no English function words."""
+    """A long Latin-script line in another language: almost no English function words and
+    several of another language's. English prose, however terse, is never dropped."""
     words = [word.lower() for word in _words(line)]
     if len(words) < FOREIGN_LANGUAGE_MIN_WORDS or is_headline_case(line):
         return False
-    function_words = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
-    return function_words / len(words) < ENGLISH_FUNCTION_WORD_SHARE
+    english = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
+    foreign = sum(
+        1 for word in words if word in _FOREIGN_FUNCTION_WORDS and word not in _ENGLISH_FUNCTION_WORDS
+    )
+    return english / len(words) < ENGLISH_FUNCTION_WORD_SHARE and foreign >= FOREIGN_FUNCTION_WORDS_MIN
 
 
 _RELATED_HEADER = re.compile(
@@ -341,7 +464,9 @@ _RELATED_HEADER = re.compile(
     r"more (stories|news|from [\w\s]+|on this( topic)?)|recommended( for you| reading| stories)?|"
     r"further reading|see also|(read|also) (more|also|read)|most (read|popular|viewed)|popular (now|stories)|"
     r"latest (headlines|news|stories)|more on this (story|topic)|related coverage|hot (reading|news)|"
-    r"top stories|editor'?s picks|trending( now)?|相关阅读|相关文章)\s*[:：]?$",
+    r"top stories|editor'?s picks|trending( now)?|相关阅读|相关文章|"
+    r"(the )?(reporter|author|writer)'?s? (other|more|latest|recent) (articles|stories|news)|"
+    r"(other|more) (articles|stories) (by|from) [\w .'\-]{1,40})\s*[:：]?$",
     re.I,
 )
 
@@ -397,6 +522,10 @@ LINE_RULES = (
     (PAGE_CONTROL, is_page_control),
     (DISCLAIMER, is_disclaimer),
     (PREVIOUS_NEXT_LINK, is_previous_next_link),
+    (AUTHOR_BOX, is_author_box),
+    (PHOTO_CAPTION, is_photo_caption),
+    (PROMOTION, is_promotion),
+    (CORRECTION, is_correction),
     (ADVERTISEMENT, is_advertisement),
     (COOKIE_NOTICE, is_cookie_notice),
     (FOREIGN_SCRIPT, is_foreign_script),
@@ -461,30 +590,79 @@ def split_header(
 ) -> tuple[str | None, int | None, list[tuple[int, str]]]:
     """Find the headline among the lines before the body; drop the labels around it.
 
-    Before the first body line, a glued keyword run is a tag widget, a headline-case line of
-    TITLE_MIN_WORDS or more is the title (the first one only), and a line of a few words is a
-    section name or dateline ("Business Desk", "Washington"). Anything else starts the body.
+    Before the first body line, a glued keyword run is a tag widget and a line of a few
+    words is a section name or dateline ("Business Desk", "Washington"). Of the
+    headline-case lines of TITLE_MIN_WORDS or more, the longest is the title (a site's name
+    or tagline, "Xinmin Evening News English Edition", is shorter than its headline); the
+    others are header labels. With no headline-case title, a first body line
+    that reads as a headline (no closing punctuation, more text after it) is the title.
+    Anything else starts the body.
     """
-    title: str | None = None
-    title_line: int | None = None
-    for position, (number, line) in enumerate(kept):
+    header: list[tuple[int, str]] = []
+    position = 0
+    for position, (number, line) in enumerate(kept):  # noqa: B007 (position is used after the loop)
         if is_header_keywords(line):
             dropped.append(DroppedLine(number, line, HEADER_KEYWORDS))
-        elif title is None and is_headline_case(line) and len(_words(line)) >= TITLE_MIN_WORDS:
-            title, title_line = line, number
+        elif is_headline_case(line) and len(_words(line)) >= TITLE_MIN_WORDS:
+            header.append((number, line))
         elif len(_words(line)) <= HEADER_LABEL_MAX_WORDS and not _ends_sentence(line):
             dropped.append(DroppedLine(number, line, HEADER_LABEL))
         else:
-            return title, title_line, kept[position:]
-    return title, title_line, []
+            break
+    else:
+        position = len(kept)
+    body = kept[position:]
+    title = title_line = None
+    if header:
+        title_line, title = max(header, key=lambda item: (len(_words(item[1])), -item[0]))
+        for number, line in header:
+            if number != title_line:
+                dropped.append(DroppedLine(number, line, HEADER_LABEL))
+    elif len(body) > 1 and reads_as_headline(body[0][1]):
+        (title_line, title), body = body[0], body[1:]
+    if title:
+        body = _drop_repeated_headline(body, title, dropped)
+    return title, title_line, body
+
+
+def reads_as_headline(line: str) -> bool:
+    """A sentence-case headline: a few words to a long line, no closing punctuation."""
+    stripped = line.strip()
+    return TITLE_MIN_WORDS <= len(_words(stripped)) <= HEADLINE_MAX_WORDS and not stripped.endswith(
+        (".", "!", "?", "。", "！", "？", ":", ";", ",", '"', "”", "'", "’")
+    )
+
+
+def _headline_key(text: str) -> str:
+    return " ".join(word.lower() for word in _words(text))
+
+
+def _drop_repeated_headline(
+    body: list[tuple[int, str]], title: str, dropped: list[DroppedLine]
+) -> list[tuple[int, str]]:
+    """The page's own headline printed again in the body is furniture, not a paragraph."""
+    key = _headline_key(title)
+    kept = []
+    for number, line in body:
+        if _headline_key(line) == key:
+            dropped.append(DroppedLine(number, line, REPEATED_HEADLINE))
+        else:
+            kept.append((number, line))
+    return kept
 
 
 def drop_trailing_labels(body: list[tuple[int, str]], dropped: list[DroppedLine]) -> list[tuple[int, str]]:
-    """Short lines after the last sentence are page labels, not anchor text: nothing follows."""
-    while body and is_anchor_fragment(body[-1][1]):
+    """Short lines after the last sentence are page labels, not anchor text: nothing follows.
+    Headline-case lines there are links to other stories (a story never ends on a subhead)."""
+    while body and (is_anchor_fragment(body[-1][1]) or _is_headline_link(body[-1][1])):
         number, line = body.pop()
-        dropped.append(DroppedLine(number, line, TRAILING_LABEL))
+        rule = TRAILING_LABEL if is_anchor_fragment(line) else HEADLINE_LIST
+        dropped.append(DroppedLine(number, line, rule))
     return body
+
+
+def _is_headline_link(line: str) -> bool:
+    return is_headline_case(line) and len(_words(line)) >= TITLE_MIN_WORDS and not _ends_sentence(line)
 
 
 def _ends_sentence(line: str) -> bool:

@@ -262,6 +262,8 @@ def article_record(record: InputRecord, prediction, model_sha: str, version: str
         "title": prediction.title,
         "tags": prediction.tags,
         "context": prediction.context,
+        "dropped_lines": len(prediction.dropped),
+        "mostly_foreign": prediction.mostly_foreign,
         "paragraphs": [paragraph.to_dict() for paragraph in prediction.paragraphs],
         "model": model_sha,
         "triage_version": version,
@@ -341,6 +343,11 @@ def to_table(objects: list[dict], explain: bool = False) -> str:
         tags = ", ".join(f"{tag['label']} ({tag['score']:.2f})" for tag in obj["tags"]) or "none"
         out.append(f"== {obj['id']}" + (f": {obj['title']}" if obj["title"] else ""))
         out.append(f"   tags: {tags}")
+        if obj.get("mostly_foreign"):
+            out.append("   (mostly in another language: no tags)")
+        out.append(
+            f"   dropped {obj.get('dropped_lines', 0)} lines of page furniture (triage ingest --show-dropped)"
+        )
         for paragraph in obj["paragraphs"]:
             review = " ?" if paragraph["needs_review"] else "  "
             text = paragraph["text"] if len(paragraph["text"]) <= 90 else paragraph["text"][:87] + "..."

@@ -231,8 +231,10 @@ class ArticleContextModel(BaseEstimator):
     the neighbouring paragraphs) + title_weight * p(title), renormalised to sum to 1, then
     recalibrated with its own temperature (p'^(1/T), renormalised; T is fitted by `triage
     train` on the LOAO out-of-fold in-context probabilities, so the in-context output has its
-    own calibration). A standalone paragraph is an article of one: its mean is itself, so
-    context leaves its ranking unchanged.
+    own calibration). `other_weight` scales p(other) before renormalising: on real news,
+    paragraphs with a weak topic are still topical far more often than clean training text
+    suggests. Probability columns are in `labels` order. A standalone paragraph is an
+    article of one: its mean is itself, so context leaves its ranking unchanged.
     """
 
     def __init__(
@@ -242,12 +244,16 @@ class ArticleContextModel(BaseEstimator):
         context_window: float = 0.0,
         context_title_weight: float = 0.0,
         context_temperature: float = 1.0,
+        other_weight: float = 1.0,
+        labels: tuple[str, ...] = (),
     ):
         self.paragraph_model = paragraph_model
         self.context_lambda = context_lambda
         self.context_window = context_window
         self.context_title_weight = context_title_weight
         self.context_temperature = context_temperature
+        self.other_weight = other_weight
+        self.labels = labels
 
     @property
     def classes_(self):
@@ -270,6 +276,8 @@ class ArticleContextModel(BaseEstimator):
             mixed = mixed + self.context_title_weight * np.asarray(title_probabilities, dtype=float).reshape(
                 1, -1
             )
+        if self.other_weight != 1.0:
+            mixed[:, list(self.labels).index("other")] *= self.other_weight
         mixed = mixed / mixed.sum(axis=1, keepdims=True)
         return temper(mixed, self.context_temperature)
 

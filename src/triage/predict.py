@@ -52,6 +52,7 @@ class ArticlePrediction:
     paragraphs: list[ParagraphPrediction]
     context: bool
     dropped: list[dict] = field(default_factory=list)
+    mostly_foreign: bool = False
 
     @property
     def labels(self) -> list[str]:
@@ -114,8 +115,10 @@ class TriageModel:
             texts, final, review_threshold, explain=explain, own=own if context else None, article=article
         )
         tags = article_tags(final, self.labels, threshold if threshold is not None else tag_thresholds)
+        if article.mostly_foreign:
+            tags = []  # the paragraphs that remain are a fragment of an article the model cannot read
         dropped = [{"line": line.line, "rule": line.rule, "text": line.text} for line in article.dropped]
-        return ArticlePrediction(article.title, tags, paragraphs, context, dropped)
+        return ArticlePrediction(article.title, tags, paragraphs, context, dropped, article.mostly_foreign)
 
     def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, article=None):
         flags = needs_review(probabilities, review_threshold) if len(texts) else []

@@ -171,7 +171,11 @@ def predict_records(
             prediction = model.predict_ingested(
                 article, context=context, threshold=threshold, explain=explain
             )
-            if not prediction.paragraphs:
+            if prediction.mostly_foreign:
+                warn(
+                    f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
+                )
+            elif not prediction.paragraphs:
                 warn(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
             objects.append(article_record(record, prediction, model.short_sha, __version__))
     if output_format == "csv":
