@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -16,8 +18,8 @@
 #
 # Error analysis of the triage model on the bundled data, built only on the package's API.
 # Held-out (`test`) scores are reported with their support; confidence, calibration,
-# per-article difficulty and suspicious labels come from the leave-one-article-out (LOAO)
-# out-of-fold predictions, the same folds `triage train` and `triage evaluate --cv` use.
+# per-article difficulty and suspicious labels come from out-of-fold predictions on the seed
+# and realistic articles, the folds `triage train` uses (`triage evaluate --cv --folds 5`).
 # Every figure in the conclusion is computed below, none typed by hand.
 
 # %% tags=["parameters"]
@@ -49,7 +51,7 @@ from triage.evaluation import (
     model_probabilities,
     predicted_labels,
 )
-from triage.training import loao_choices, training_rows
+from triage.training import TRAINING_FOLDS, out_of_fold_choices, training_rows
 
 pd.set_option("display.max_colwidth", 120)
 if not MODEL_PATH.exists():
@@ -144,21 +146,23 @@ for label in LABELS:
 pd.DataFrame(strongest).T
 
 # %% [markdown]
-# ## Confidence and calibration, from the LOAO out-of-fold predictions
+# ## Confidence and calibration, from out-of-fold predictions
+# The seed and realistic training articles (text that reads like news), held out in the
+# groups `triage train` uses (the same folds, so the same out-of-fold predictions).
 
 # %%
 from triage.model import Settings
 
 settings = Settings.from_dict(model.card["settings"])
 train = training_rows(rows, include_authored=model.card["training"]["include_authored"])
-choices = loao_choices(train, manifest, settings, n_jobs=N_JOBS)
+choices = out_of_fold_choices(train, manifest, settings, n_jobs=N_JOBS, n_folds=TRAINING_FOLDS)
 scored = choices["rows"]
 oof = choices["context"]
 oof_predicted = np.array(predicted_labels(oof))
 confidence = oof.max(axis=1)
 correct = oof_predicted == scored["label"].to_numpy()
 print(
-    f"LOAO out-of-fold: {len(scored)} paragraphs in {scored['article_id'].nunique()} held-out articles, "
+    f"out-of-fold ({choices['folds']}): {len(scored)} paragraphs in {scored['article_id'].nunique()} held-out articles, "
     f"macro-F1 {classification_scores(scored['label'], oof_predicted)['macro_f1']:.3f}"
 )
 
@@ -186,7 +190,7 @@ right.plot([0, 1], [0, 1], color="grey", linestyle=":")
 right.plot(centres, accuracies, marker="o")
 right.set_xlabel("mean top probability in bin")
 right.set_ylabel("accuracy in bin")
-right.set_title("Reliability (LOAO out-of-fold)")
+right.set_title("Reliability (out-of-fold)")
 figure.tight_layout()
 plt.show()
 reliability = pd.DataFrame(
@@ -203,7 +207,7 @@ print(
 )
 
 # %% [markdown]
-# ## LOAO scores per article: which is hardest, and why
+# ## Out-of-fold scores per article: which is hardest, and why
 
 # %%
 per_article = (
@@ -249,8 +253,8 @@ suspicious
 # ## Conclusion
 
 # %%
-loao_scores = classification_scores(scored["label"], oof_predicted)
-weakest_loao = sorted(LABELS, key=lambda label: loao_scores["per_label"][label]["f1"])[:2]
+oof_scores = classification_scores(scored["label"], oof_predicted)
+weakest_oof = sorted(LABELS, key=lambda label: oof_scores["per_label"][label]["f1"])[:2]
 weakest_test = sorted(LABELS, key=lambda label: test_scores["per_label"][label]["f1"])[:2]
 pairs = pd.Series(list(zip(scored["label"][~correct], oof_predicted[~correct]))).value_counts()
 top_pair = pairs.index[0] if len(pairs) else ("-", "-")
@@ -262,10 +266,10 @@ display(
             for label in weakest_test
         )
         + f". With so few paragraphs per label, one paragraph moves these figures a lot.\n"
-        f"- Leave-one-article-out macro-F1 is **{loao_scores['macro_f1']:.3f}** on {len(scored)} paragraphs; the weakest labels there are "
-        + ", ".join(f"`{label}` ({loao_scores['per_label'][label]['f1']:.2f})" for label in weakest_loao)
+        f"- Out-of-fold macro-F1 on the seed and realistic articles ({choices['folds']}) is **{oof_scores['macro_f1']:.3f}** on {len(scored)} paragraphs; the weakest labels there are "
+        + ", ".join(f"`{label}` ({oof_scores['per_label'][label]['f1']:.2f})" for label in weakest_oof)
         + f"; the most frequent confusion is `{top_pair[0]}` predicted as `{top_pair[1]}` ({pairs.iloc[0] if len(pairs) else 0} paragraphs).\n"
-        f"- The hardest held-out article under LOAO is `{hardest}` (accuracy {per_article.loc[hardest, 'accuracy']:.2f}, {per_article.loc[hardest, 'source']}).\n"
+        f"- The hardest held-out article out of fold is `{hardest}` (accuracy {per_article.loc[hardest, 'accuracy']:.2f}, {per_article.loc[hardest, 'source']}).\n"
         f"- The review threshold {review_threshold:.2f} sends {to_review.mean():.0%} of out-of-fold paragraphs to a person; "
         f"what it lets through is right {correct[~to_review].mean():.0%} of the time.\n"
         f"- {int(suspicious_mask.sum())} labelled paragraphs are confidently contradicted out of fold: the table above is the re-check list."

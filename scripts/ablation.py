@@ -35,13 +35,14 @@ from triage.evaluation import (  # noqa: E402
     classification_scores,
     contextualise_by_article,
     decision_article_ids,
+    decision_score,
     expected_calibration_error,
     group_articles,
     out_of_fold_probabilities,
     predicted_labels,
 )
 from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline  # noqa: E402
-from triage.training import choose_tag_thresholds  # noqa: E402
+from triage.tags import choose_tag_thresholds  # noqa: E402
 
 RESULTS = ROOT / "benchmarks/results/ablation.json"
 
@@ -89,7 +90,7 @@ def post_hoc_scores(scored, own, title_probabilities, mixing) -> dict:
     seed = (scored["source"] == "seed").to_numpy()
     return {
         "probabilities": probabilities,
-        "macro_f1": scores["macro_f1"],
+        "macro_f1": decision_score(scored["label"], predicted),
         "per_label": {label: scores["per_label"][label]["f1"] for label in LABELS},
         "seed_macro_f1": classification_scores(scored["label"][seed], np.array(predicted)[seed])["macro_f1"],
         "other_share": {
@@ -146,7 +147,7 @@ def run_variant(name, settings, train, ood, manifest) -> dict:
     )
     best_mixing, best = max(grid, key=lambda item: item[1]["macro_f1"])
     articles = group_articles(scored, best["probabilities"])
-    thresholds = choose_tag_thresholds(articles)
+    thresholds = choose_tag_thresholds(articles, LABELS)
     pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
     context = ArticleContextModel(None, labels=LABELS, **best_mixing)
     return {

@@ -117,17 +117,17 @@ def test_the_in_context_temperature_recalibrates_without_changing_the_ranking():
 
 
 def test_training_fits_the_temperature_that_minimises_out_of_fold_log_loss():
-    from triage.training import choose_temperature
+    from triage.model import choose_temperature
 
     overconfident = np.array([[0.98, 0.01, 0.01, 0, 0, 0], [0.98, 0.01, 0.01, 0, 0, 0]] * 5)
     gold = ["brand_criticism", "platform_metrics"] * 5  # half of these sure predictions are wrong
-    assert choose_temperature(gold, overconfident) > 1.0
+    assert choose_temperature(gold, overconfident, LABELS) > 1.0
 
 
 def test_the_trained_card_records_the_in_context_calibration(trained):
     calibration = trained.card["context_calibration"]
-    assert calibration["temperature"] == trained.model.context_model.context_temperature
+    assert calibration["temperature"] == trained.model.context_model.temperature_
     assert (
-        calibration["loao_calibration_error"]["context"]
-        <= calibration["loao_calibration_error"]["context_before_temperature"]
+        calibration["cv_calibration_error"]["context"]
+        <= calibration["cv_calibration_error"]["context_before_temperature"]
     )

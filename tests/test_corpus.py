@@ -106,7 +106,8 @@ def test_the_labelled_seed_rows_never_move_whatever_ingestion_does():
     recorded = [tuple(line.split("\t")) for line in lines if not line.startswith("#")]
     seeds = load_labeled(LABELED).query("source == 'seed'")
     current = [
-        (row.article_id, str(row.paragraph), row.split, row.label, row.text_sha1) for row in seeds.itertuples()
+        (row.article_id, str(row.paragraph), row.split, row.label, row.text_sha1)
+        for row in seeds.itertuples()
     ]
     assert current == recorded
 

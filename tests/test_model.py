@@ -96,7 +96,7 @@ def test_card_records_what_the_issue_asks_for(trained):
     assert 0 < card["thresholds"]["context"]["review"] < 1
     assert all(len(digest) == 64 for digest in card["training"]["files"].values())
     assert {"scikit-learn", "numpy", "python", "triage"} <= set(card["versions"])
-    assert {"loao", "test", "ood"} <= set(card["scores"])
+    assert {"cv", "test", "ood", "ood-clean"} <= set(card["scores"])
     assert "context_lambda" in card["settings"]
 
 

@@ -39,13 +39,17 @@ ModelOption = Annotated[
     ),
 ]
 DataOption = Annotated[
-    Path, typer.Option("--data", help="Labelled folder (paragraphs.csv, authored.csv, ood.csv) or one CSV.")
+    Path,
+    typer.Option(
+        "--data", help="Labelled folder (paragraphs.csv, realistic.csv, ood_realistic.csv, ...) or one CSV."
+    ),
 ]
 
 
 class Split(StrEnum):
     test = "test"
     ood = "ood"
+    ood_clean = "ood-clean"
 
 
 class ReportFormat(StrEnum):
@@ -145,14 +149,26 @@ def evaluate_command(
     data: DataOption = Path("data/labeled"),
     split: Annotated[
         Split,
-        typer.Option("--split", help="Rows to score: the held-out seed paragraphs or the out-of-domain set."),
+        typer.Option(
+            "--split",
+            help="Rows to score: the held-out seed paragraphs, the realistic out-of-domain set, or the clean one.",
+        ),
     ] = Split.test,
     cv: Annotated[
         bool,
         typer.Option(
-            "--cv", help="Leave-one-article-out on the train rows instead (slow: one fit per article)."
+            "--cv",
+            help="Leave-one-article-out on the seed and realistic training articles instead (slow: one fit per article).",
         ),
     ] = False,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            "--folds",
+            min=2,
+            help="With --cv: hold the articles out in this many groups (what `triage train` uses: 5) instead of one by one.",
+        ),
+    ] = None,
     output_format: Annotated[
         ReportFormat, typer.Option("--format", help="table for people, json for programs.")
     ] = ReportFormat.table,
@@ -173,7 +189,9 @@ def evaluate_command(
     from triage.report import cross_validation_report, render_report, split_report
 
     if cv:
-        report = cross_validation_report(model, data, context=not no_context, n_jobs=jobs, progress=say)
+        report = cross_validation_report(
+            model, data, context=not no_context, n_jobs=jobs, progress=say, n_folds=folds
+        )
     else:
         report = split_report(model, data, split.value, context=not no_context)
     print(

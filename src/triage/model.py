@@ -62,6 +62,7 @@ class Settings:
     context_lambda: float = 0.3
     context_window: float = 0.0
     context_title_weight: float = 0.0
+    other_weight: float = 1.0
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -224,26 +225,45 @@ def temper(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return powered / powered.sum(axis=1, keepdims=True)
 
 
+# The in-context output's own calibration: the temperature on this grid that minimises the
+# log loss of the out-of-fold in-context probabilities (1.0 when it does not help).
+TEMPERATURE_GRID = tuple(round(float(t), 3) for t in np.exp(np.linspace(np.log(0.25), np.log(4.0), 41)))
+
+
+def choose_temperature(gold, probabilities: np.ndarray, labels) -> float:
+    """The temperature rule above, on out-of-fold probabilities (columns in `labels` order)."""
+    columns = np.array([list(labels).index(label) for label in gold])
+
+    def log_loss(temperature: float) -> float:
+        tempered = temper(probabilities, temperature)
+        return float(-np.mean(np.log(np.clip(tempered[np.arange(len(columns)), columns], 1e-12, 1.0))))
+
+    return min((*TEMPERATURE_GRID, 1.0), key=lambda t: (round(log_loss(t), 6), abs(np.log(t))))
+
+
 class ArticleContextModel(BaseEstimator):
     """Label paragraphs in the light of their article, around an unchanged paragraph model.
 
     p'(paragraph) is proportional to p + lambda * (mean p of the article) + window * (mean p of
-    the neighbouring paragraphs) + title_weight * p(title), renormalised to sum to 1, then
-    recalibrated with its own temperature (p'^(1/T), renormalised; T is fitted by `triage
-    train` on the LOAO out-of-fold in-context probabilities, so the in-context output has its
-    own calibration). `other_weight` scales p(other) before renormalising: on real news,
-    paragraphs with a weak topic are still topical far more often than clean training text
-    suggests. Probability columns are in `labels` order. A standalone paragraph is an
-    article of one: its mean is itself, so context leaves its ranking unchanged.
+    the neighbouring paragraphs) + title_weight * p(title), with p(other) scaled by
+    `other_weight` (on real news a paragraph with a weak topic is still topical far more often
+    than clean training text suggests), renormalised, then recalibrated by the fitted
+    temperature (p'^(1/T), renormalised). Probability columns are in `labels` order. A
+    standalone paragraph is an article of one: its mean is itself.
+
+    Like scikit-learn's `CalibratedClassifierCV(cv="prefit")`, the paragraph model comes
+    fitted; `fit` learns only the post-hoc state from out-of-fold paragraph probabilities of
+    whole articles: `temperature_`, and the tag and review thresholds of the in-context
+    output (`tag_thresholds_`, `review_threshold_`) and of the paragraph model alone
+    (`paragraph_tag_thresholds_`, `paragraph_review_threshold_`).
     """
 
     def __init__(
         self,
         paragraph_model=None,
-        context_lambda: float = 0.5,
+        context_lambda: float = 0.3,
         context_window: float = 0.0,
         context_title_weight: float = 0.0,
-        context_temperature: float = 1.0,
         other_weight: float = 1.0,
         labels: tuple[str, ...] = (),
     ):
@@ -251,7 +271,6 @@ class ArticleContextModel(BaseEstimator):
         self.context_lambda = context_lambda
         self.context_window = context_window
         self.context_title_weight = context_title_weight
-        self.context_temperature = context_temperature
         self.other_weight = other_weight
         self.labels = labels
 
@@ -259,8 +278,44 @@ class ArticleContextModel(BaseEstimator):
     def classes_(self):
         return self.paragraph_model.classes_
 
+    def fit(self, probabilities, y, groups, title_probabilities=None):
+        """Learn the post-hoc state from out-of-fold paragraph probabilities (rows in paragraph
+        order within each article; `groups` names each row's article)."""
+        from triage.tags import choose_review_threshold, choose_tag_thresholds
+
+        probabilities, y, groups = np.asarray(probabilities, dtype=float), np.asarray(y), np.asarray(groups)
+        self.temperature_ = 1.0
+        untempered = self.contextualise_articles(
+            probabilities, groups, title_probabilities, temper_output=False
+        )
+        self.temperature_ = choose_temperature(y, untempered, self.labels)
+        in_context = temper(untempered, self.temperature_)
+        for prefix, output in (("", in_context), ("paragraph_", probabilities)):
+            articles = [(list(y[groups == g]), output[groups == g]) for g in dict.fromkeys(groups)]
+            predicted = np.array(self.labels)[np.argmax(output, axis=1)]
+            setattr(self, f"{prefix}tag_thresholds_", choose_tag_thresholds(articles, self.labels))
+            setattr(
+                self,
+                f"{prefix}review_threshold_",
+                choose_review_threshold(predicted == y, output.max(axis=1)),
+            )
+        return self
+
+    def contextualise_articles(self, probabilities, groups, title_probabilities=None, temper_output=True):
+        """`contextualise` applied to each article of a stack of rows (`groups`: article ids)."""
+        probabilities, groups = np.asarray(probabilities, dtype=float), np.asarray(groups)
+        mixed = np.array(probabilities, copy=True)
+        for group in dict.fromkeys(groups):
+            rows = groups == group
+            title = (title_probabilities or {}).get(group)
+            mixed[rows] = self.contextualise(probabilities[rows], title, temper_output=temper_output)
+        return mixed
+
     def contextualise(
-        self, probabilities: np.ndarray, title_probabilities: np.ndarray | None = None
+        self,
+        probabilities: np.ndarray,
+        title_probabilities: np.ndarray | None = None,
+        temper_output: bool = True,
     ) -> np.ndarray:
         """In-context probabilities for one article's paragraph probabilities (rows)."""
         probabilities = np.asarray(probabilities, dtype=float)
@@ -279,7 +334,7 @@ class ArticleContextModel(BaseEstimator):
         if self.other_weight != 1.0:
             mixed[:, list(self.labels).index("other")] *= self.other_weight
         mixed = mixed / mixed.sum(axis=1, keepdims=True)
-        return temper(mixed, self.context_temperature)
+        return temper(mixed, getattr(self, "temperature_", 1.0)) if temper_output else mixed
 
 
 # --- the allowlist ----------------------------------------------------------------------

@@ -74,11 +74,14 @@ class TriageModel:
         return self.card["model_file"]["sha256"][:12]
 
     def thresholds(self, context: bool) -> tuple[dict[str, float], float]:
-        """(per-label tag thresholds, review threshold) of the in-context or the paragraph output."""
-        key = "context" if context else "paragraph"
-        section = self.card.get("thresholds", {}).get(key, {})
-        tags = section.get("tags", {label: DEFAULT_TAG_THRESHOLD for label in self.labels})
-        return tags, float(section.get("review", DEFAULT_REVIEW_THRESHOLD))
+        """(per-label tag thresholds, review threshold) of the in-context or the paragraph
+        output: the article model's fitted state (defaults when it was never fitted)."""
+        prefix = "" if context else "paragraph_"
+        default_tags = {label: DEFAULT_TAG_THRESHOLD for label in self.labels}
+        tags = getattr(self.context_model, f"{prefix}tag_thresholds_", default_tags)
+        return dict(tags), float(
+            getattr(self.context_model, f"{prefix}review_threshold_", DEFAULT_REVIEW_THRESHOLD)
+        )
 
     def paragraph_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Context-free probabilities, columns in `self.labels` order."""

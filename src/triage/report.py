@@ -29,12 +29,14 @@ def split_report(
     context: bool = True,
     manifest_path: Path = DEFAULT_MANIFEST,
 ) -> dict:
-    """Scores of a saved model on the `test` or `ood` rows, with baselines on the same rows."""
+    """Scores of a saved model on the `test`, `ood` (realistic) or `ood-clean` rows, with
+    baselines on the same rows."""
     from triage.evaluation import evaluation_report
+    from triage.training import report_splits
 
     model = load_model(model_path)
     rows = load_labeled(data)
-    split_rows = rows[rows["split"] == split]
+    split_rows = report_splits(rows)[split]
     if split_rows.empty:
         raise BadInput(f"{data}: no rows with split={split}")
     manifest = load_manifest(manifest_path) if Path(manifest_path).exists() else None
@@ -52,17 +54,20 @@ def cross_validation_report(
     n_jobs: int = 2,
     progress: Callable[[str], None] = lambda m: None,
     manifest_path: Path = DEFAULT_MANIFEST,
+    n_folds: int | None = None,
 ) -> dict:
-    """Leave-one-article-out on the train rows with the model's own settings."""
+    """Leave-one-article-out (or `n_folds` groups of articles) on the seed and realistic
+    training articles, with the model's own settings; post-hoc state refitted on the folds."""
     from triage.evaluation import keyword_baseline, macro_f1, majority_baseline
     from triage.model import Settings
-    from triage.training import loao_choices, training_rows
+    from triage.training import out_of_fold_choices, training_rows
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])
     rows = training_rows(load_labeled(data), include_authored=model.card["training"]["include_authored"])
-    progress(f"leave-one-article-out on {len(rows)} training rows ...")
-    choices = loao_choices(rows, load_manifest(manifest_path), settings, n_jobs)
+    what = "leave-one-article-out" if n_folds is None else f"{n_folds} groups of articles"
+    progress(f"{what} on {len(rows)} training rows ...")
+    choices = out_of_fold_choices(rows, load_manifest(manifest_path), settings, n_jobs, n_folds)
     key = "context" if context else "paragraph"
     scored = choices["rows"]
     scores = choices["scores"][key]
@@ -76,7 +81,7 @@ def cross_validation_report(
             "accuracy": round(float((group["label"] == group["predicted"]).mean()), 4),
         }
     return {
-        "split": "loao",
+        "split": "loao" if n_folds is None else f"cv{n_folds}",
         "rows": len(scored),
         "context": context,
         "model": {key: value for key, value in scores.items() if key not in ("article_tags", "articles")},

@@ -1,5 +1,6 @@
-"""The article-tag rule and the review flag: one function each, used by predict, evaluate,
-train (threshold choice) and the notebook alike."""
+"""The article-tag rule and the review flag, one function each, and the rules that choose
+their thresholds from out-of-fold predictions; used by predict, evaluate, the fitted
+article model and the notebook alike."""
 
 from __future__ import annotations
 
@@ -55,3 +56,56 @@ def true_tags(paragraph_labels: Sequence[str]) -> set[str]:
 def needs_review(probabilities: np.ndarray, review_threshold: float = DEFAULT_REVIEW_THRESHOLD) -> np.ndarray:
     """True for each paragraph whose top probability is under the review threshold."""
     return np.asarray(probabilities, dtype=float).max(axis=1) < review_threshold
+
+
+# Review rule: the lowest top-probability threshold at which the out-of-fold paragraphs the
+# model is at least that sure of are right REVIEW_TARGET_ACCURACY of the time; everything
+# under it goes to a person. With fewer than REVIEW_MIN_ROWS out-of-fold rows: the default.
+REVIEW_TARGET_ACCURACY = 0.95
+REVIEW_MIN_ROWS = 100
+REVIEW_GRID = tuple(round(float(x), 2) for x in np.arange(0.30, 0.951, 0.05))
+# Tag thresholds: per label, the value on this grid that maximises that label's article-tag
+# F1 over the out-of-fold articles (ties: the one nearest 0.5); a label with fewer than
+# TAG_MIN_ARTICLES articles carrying it keeps the default.
+TAG_GRID = tuple(round(float(x), 2) for x in np.arange(0.20, 0.801, 0.05))
+TAG_MIN_ARTICLES = 5
+
+
+def choose_review_threshold(correct: np.ndarray, confidence: np.ndarray) -> float:
+    """The review rule (see REVIEW_TARGET_ACCURACY) applied to out-of-fold predictions."""
+    if len(correct) < REVIEW_MIN_ROWS:
+        return DEFAULT_REVIEW_THRESHOLD
+    for threshold in REVIEW_GRID:
+        sure = confidence >= threshold
+        if sure.any() and correct[sure].mean() >= REVIEW_TARGET_ACCURACY:
+            return float(threshold)
+    return float(REVIEW_GRID[-1])
+
+
+def choose_tag_thresholds(
+    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str]
+) -> dict[str, float]:
+    """Per-label tag thresholds by the rule above (see TAG_GRID), from (gold labels,
+    probabilities) of each out-of-fold article."""
+    thresholds = {}
+    for column, label in enumerate(labels):
+        if label == NOT_A_TAG:
+            continue
+        carrying = sum(label in true_tags(gold) for gold, _ in articles)
+        if carrying < TAG_MIN_ARTICLES:
+            thresholds[label] = DEFAULT_TAG_THRESHOLD
+            continue
+        best = max(TAG_GRID, key=lambda t: (_tag_f1(articles, column, label, t), -abs(t - 0.5)))
+        thresholds[label] = float(best)
+    return thresholds
+
+
+def _tag_f1(articles, column, label, threshold) -> float:
+    tp = fp = fn = 0
+    for gold, probabilities in articles:
+        predicted = probabilities[:, column].max() >= threshold
+        actual = label in true_tags(gold)
+        tp += predicted and actual
+        fp += predicted and not actual
+        fn += actual and not predicted
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
