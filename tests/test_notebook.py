@@ -40,5 +40,7 @@ def test_notebook_executes_top_to_bottom_in_a_checkout_with_no_model(tmp_path, m
     ]
     assert not [output for output in outputs if output.get("output_type") == "error"]
     text = "".join(str(output.get("data", {}).get("text/markdown", "")) for output in outputs)
-    assert "Held-out macro-F1 is" in text and "Out-of-fold macro-F1 on the seed and realistic articles" in text
+    assert (
+        "Held-out macro-F1 is" in text and "Out-of-fold macro-F1 on the seed and realistic articles" in text
+    )
     assert any("image/png" in output.get("data", {}) for output in outputs)
