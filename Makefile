@@ -4,14 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL ?= models/triage.json
 ARTICLE ?= data/raw/004_26175a559591074b.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup run test lint format train clean
+.PHONY: setup setup-dev run test test-fast lint format train clean
 
+## setup: what triage itself needs (make run); setup-dev adds the test and notebook tools
 setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) -e '.[dev]'
 	touch $@
 
 ## run: set up, train when the model is missing or stale, then triage a seed article and show its tags
@@ -20,17 +27,21 @@ run: setup
 	$(BIN)/triage predict $(ARTICLE) --model $(MODEL) --format table
 
 ## test: set up and run the whole test suite (what CI runs)
-test: setup
+test: setup-dev
 	$(BIN)/python -m pytest
+
+## test-fast: the quick tier to run on every change (a tiny-settings model, no slow tests)
+test-fast: setup-dev
+	TRIAGE_FAST_TESTS=1 $(BIN)/python -m pytest -m "not slow" -x -q
 
 train: setup
 	$(BIN)/triage train --model $(MODEL)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff check --fix src tests scripts benchmarks
 	$(BIN)/ruff format src tests scripts benchmarks
 

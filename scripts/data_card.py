@@ -63,6 +63,17 @@ def main() -> None:
     per_batch.index.name = "batch"
     print("\n### Authored paragraphs per batch\n")
     print(table(per_batch))
+    realistic = rows[rows["source"].isin(["realistic", "ood_realistic"])]
+    realistic = realistic.assign(
+        batch=realistic["article_id"].str.extract(r"^(?:realistic-|shared-|oodreal-)?([a-z0-9]+)-")[0]
+    )
+    per_batch = pd.crosstab(realistic["batch"], realistic["label"]).reindex(
+        columns=list(LABELS), fill_value=0
+    )
+    per_batch["articles"] = realistic.groupby("batch")["article_id"].nunique()
+    per_batch.index.name = "batch"
+    print("\n### Realistic paragraphs per batch (training: r1-r5, ra, rb; out-of-domain: a, b)\n")
+    print(table(per_batch))
 
 
 if __name__ == "__main__":

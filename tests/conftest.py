@@ -1,4 +1,4 @@
-"""Shared fixtures: one trained model per test session (training runs LOAO, so it is slow)."""
+"""Shared fixtures: one trained model per test session (the real settings; a tiny one in `make test-fast`)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,25 @@ def shared_out_of_fold_cache(tmp_path_factory):
         os.environ["TRIAGE_OOF_CACHE"] = previous
 
 
+FAST = bool(os.environ.get("TRIAGE_FAST_TESTS"))  # `make test-fast`: a tiny-settings model
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """The bundled data trained with the chosen settings into a session folder."""
-    from triage.training import train
+    """The bundled data trained with the chosen settings into a session folder (in the fast
+    tier: word unigrams, no character n-grams, no calibration; same code path)."""
+    from triage.training import CHOSEN_SETTINGS, train
 
+    settings = CHOSEN_SETTINGS
+    if FAST:
+        settings = CHOSEN_SETTINGS.replace(word_ngrams=(1, 1), char_ngrams=None, calibration="none")
     folder = tmp_path_factory.mktemp("model")
     return train(
-        ROOT / "data/labeled", folder / "triage.json", manifest_path=ROOT / "data/articles.csv", n_jobs=2
+        ROOT / "data/labeled",
+        folder / "triage.json",
+        manifest_path=ROOT / "data/articles.csv",
+        n_jobs=2,
+        settings=settings,
     )
 
 

@@ -14,6 +14,8 @@ margin the per-label support justifies:
 
 from __future__ import annotations
 
+import pytest
+
 TEST_FLOOR = 0.55
 LOAO_FLOOR = 0.83
 OOD_FLOOR = 0.85
@@ -24,6 +26,7 @@ def _per_label(scores: dict) -> str:
     return ", ".join(f"{label} {s['f1']:.2f} (n={s['support']})" for label, s in scores["per_label"].items())
 
 
+@pytest.mark.slow
 def test_held_out_loao_and_ood_scores_stay_above_their_floors(trained):
     scores = trained.card["scores"]
     test, loao, ood = scores["test"]["model"], scores["loao"]["context"], scores["ood"]["model"]
@@ -39,6 +42,7 @@ def test_held_out_loao_and_ood_scores_stay_above_their_floors(trained):
     assert scores["ood"]["article_tags"]["micro_f1"] >= TAG_FLOOR
 
 
+@pytest.mark.slow
 def test_the_model_beats_both_baselines_on_every_split(trained):
     for split in ("test", "ood"):
         report = trained.card["scores"][split]

@@ -55,3 +55,16 @@ def test_the_exit_code_table_matches_the_exception_classes():
 def test_readme_names_the_default_model_path_and_max_bytes_that_the_cli_uses():
     assert "models/triage.json" in README
     assert "20,000,000" in README and "20000000" in help_text("predict")
+
+
+def test_every_option_of_every_command_appears_in_the_readme():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    missing = []
+    for name, command in group.commands.items():
+        for parameter in command.params:
+            for option in getattr(parameter, "opts", []):
+                if option.startswith("--") and option != "--help" and option not in README:
+                    missing.append(f"triage {name} {option}")
+    assert missing == []
