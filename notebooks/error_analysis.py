@@ -43,7 +43,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import triage
-from triage.corpus import LABELS, load_manifest
+from triage.corpus import LABELS, article_titles, load_manifest
 from triage.evaluation import (
     article_tag_scores,
     classification_scores,
@@ -59,7 +59,7 @@ if not MODEL_PATH.exists():
 model = triage.load_model(MODEL_PATH)
 rows = triage.load_labeled(DATA_DIR)
 manifest = load_manifest(MANIFEST)
-titles = dict(zip(manifest["article_id"], manifest["title"]))
+titles = article_titles(manifest)
 print(f"model {model.card['model_file']['name']}, trained on {model.card['training']['rows']} rows")
 
 # %% [markdown]

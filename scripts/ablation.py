@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from triage.corpus import LABELS, load_labeled, load_manifest  # noqa: E402
+from triage.corpus import LABELS, article_titles, load_labeled, load_manifest  # noqa: E402
 from triage.evaluation import (  # noqa: E402
     article_tag_scores,
     bootstrap_interval,
@@ -101,7 +101,7 @@ def post_hoc_scores(scored, own, title_probabilities, mixing) -> dict:
 
 
 def report_scores(pipeline, rows, manifest, thresholds, context: ArticleContextModel) -> dict:
-    titles = dict(zip(manifest["article_id"], manifest["title"], strict=True))
+    titles = article_titles(manifest)
     own = align_probabilities(pipeline.classes_, pipeline.predict_proba(list(rows["text"])), LABELS)
     ids = list(rows["article_id"].unique())
     matrix = align_probabilities(
@@ -126,7 +126,7 @@ def run_variant(name, settings, train, ood, manifest) -> dict:
     started = time.time()
     if name in LEAVE_OUT_SOURCE:
         train = train[train["source"] != LEAVE_OUT_SOURCE[name]].reset_index(drop=True)
-    titles = dict(zip(manifest["article_id"], manifest["title"], strict=True))
+    titles = article_titles(manifest)
     scored, own, title_probabilities = out_of_fold_probabilities(
         train, settings, decision_article_ids(train, manifest), titles
     )

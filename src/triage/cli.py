@@ -40,9 +40,7 @@ ModelOption = Annotated[
 ]
 DataOption = Annotated[
     Path,
-    typer.Option(
-        "--data", help="Labelled folder (paragraphs.csv, realistic.csv, ood_realistic.csv, ...) or one CSV."
-    ),
+    typer.Option("--data", help="Labelled folder (data/labeled/README.md) or one labelled CSV."),
 ]
 
 
@@ -121,7 +119,8 @@ def train_command(
         ),
     ] = False,
 ) -> None:
-    """Fit the model on the train split, choose its thresholds by leave-one-article-out, save it.
+    """Fit the model on the train split, fit its thresholds and temperature on out-of-fold
+    predictions of the seed and realistic articles (5 groups of articles), save it.
 
     Replaces the model at --model: the new model file is written first, then the card
     (the commit point), then the old model file is removed.
@@ -204,67 +203,81 @@ def evaluate_command(
         )
 
 
+# The options of `triage predict`, named here so the command reads as what it does.
+PathsArgument = Annotated[
+    list[str],
+    typer.Argument(
+        help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        help="table (people; default on a terminal), jsonl (default otherwise) or csv.",
+        show_default=False,
+    ),
+]
+UnitOption = Annotated[
+    Unit,
+    typer.Option(
+        "--unit",
+        help="article: ingest, label in context, tag; paragraph: each input is one paragraph as it is.",
+    ),
+]
+ThresholdOption = Annotated[
+    float | None,
+    typer.Option(
+        "--threshold", min=0.0, max=1.0, help="Tag threshold for every label, instead of the card's."
+    ),
+]
+ExplainOption = Annotated[
+    bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Let -o replace an existing file.")]
+StrictOption = Annotated[
+    bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")
+]
+NoContextOption = Annotated[
+    bool, typer.Option("--no-context", help="Label article paragraphs without article context.")
+]
+TextColumnOption = Annotated[str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")]
+IdColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id-column",
+        help="Id column of .csv/.jsonl input (must exist) [default: 'id' when present, else FILE:ROW].",
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8."),
+]
+MaxBytesOption = Annotated[
+    int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
+]
+
+
 @app.command("predict")
 def predict_command(
-    paths: Annotated[
-        list[str],
-        typer.Argument(
-            help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.",
-            show_default=False,
-        ),
-    ],
+    paths: PathsArgument,
     model: ModelOption = None,
-    output_format: Annotated[
-        OutputFormat | None,
-        typer.Option(
-            "--format",
-            help="table (people; default on a terminal), jsonl (default otherwise) or csv.",
-            show_default=False,
-        ),
-    ] = None,
-    unit: Annotated[
-        Unit,
-        typer.Option(
-            "--unit",
-            help="article: ingest, label in context, tag; paragraph: each input is one paragraph as it is.",
-        ),
-    ] = Unit.article,
-    threshold: Annotated[
-        float | None,
-        typer.Option(
-            "--threshold", min=0.0, max=1.0, help="Tag threshold for every label, instead of the card's."
-        ),
-    ] = None,
-    explain: Annotated[
-        bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
-    ] = False,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Let -o replace an existing file.")] = False,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")
-    ] = False,
-    no_context: Annotated[
-        bool, typer.Option("--no-context", help="Label article paragraphs without article context.")
-    ] = False,
-    text_column: Annotated[
-        str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")
-    ] = "text",
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            "--id-column",
-            help="Id column of .csv/.jsonl input (must exist) [default: 'id' when present, else FILE:ROW].",
-        ),
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8."),
-    ] = None,
-    max_bytes: Annotated[
-        int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
-    ] = 20_000_000,
+    output_format: FormatOption = None,
+    unit: UnitOption = Unit.article,
+    threshold: ThresholdOption = None,
+    explain: ExplainOption = False,
+    output: OutputOption = None,
+    force: ForceOption = False,
+    strict: StrictOption = False,
+    no_context: NoContextOption = False,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = None,
+    encoding: EncodingOption = None,
+    max_bytes: MaxBytesOption = 20_000_000,
 ) -> None:
     """Label each paragraph and tag each article.
 

@@ -205,6 +205,13 @@ def write_labeled(rows: pd.DataFrame, path: Path | str) -> None:
 
 
 # --- manifest -------------------------------------------------------------------------
+def article_titles(manifest: pd.DataFrame | None) -> dict[str, str]:
+    """article_id -> title, from the manifest (empty without one)."""
+    if manifest is None:
+        return {}
+    return dict(zip(manifest["article_id"], manifest["title"], strict=True))
+
+
 def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> pd.DataFrame:
     """The article manifest, checked: known sources and registers, yes/no, unique ids."""
     path = Path(path)

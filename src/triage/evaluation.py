@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from triage.corpus import DECISION_SOURCES, LABELS, TIE_BREAK_ORDER, near_duplicate_pairs
+from triage.corpus import DECISION_SOURCES, LABELS, TIE_BREAK_ORDER, article_titles, near_duplicate_pairs
 from triage.features import CUE_LABELS, cue_counts
 from triage.tags import article_tags, true_tags
 
@@ -314,7 +314,7 @@ def evaluation_report(
     """Paragraph scores, article-tag scores, baselines, and for several articles an interval
     and the breakdown by register and by Alibaba versus other articles."""
     rows = rows.reset_index(drop=True)
-    titles = dict(zip(manifest["article_id"], manifest["title"], strict=True)) if manifest is not None else {}
+    titles = article_titles(manifest)
     probabilities = model_probabilities(model, rows, titles, context)
     predicted = predicted_labels(probabilities, model.labels)
     tag_thresholds, _ = model.thresholds(context)

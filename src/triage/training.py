@@ -21,6 +21,7 @@ from triage.corpus import (
     LABELS,
     OOD_SOURCES,
     TAXONOMY_VERSION,
+    article_titles,
     load_labeled,
     load_manifest,
 )
@@ -36,7 +37,14 @@ from triage.evaluation import (
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, Settings, fit_pipeline, save_model
+from triage.model import (
+    DEFAULT_MODEL_PATH,
+    ArticleContextModel,
+    Settings,
+    fit_pipeline,
+    save_model,
+    sha256_file,
+)
 from triage.predict import TriageModel
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, REVIEW_MIN_ROWS, REVIEW_TARGET_ACCURACY
 
@@ -96,7 +104,7 @@ def cached_out_of_fold(
     """`evaluation.out_of_fold_probabilities` on the decision articles for these rows and
     settings (LOAO, or `n_folds` groups), computed once."""
     article_ids = decision_article_ids(rows, manifest)
-    titles = dict(zip(manifest["article_id"], manifest["title"], strict=True))
+    titles = article_titles(manifest)
     key = _oof_key(rows, manifest, settings, n_folds)
     folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
     path = Path(folder) / f"oof-{key}.npz" if folder else None
@@ -184,10 +192,6 @@ def thresholds_of(fitted: ArticleContextModel) -> dict:
     }
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _versions() -> dict:
     import joblib
     import numpy
@@ -237,8 +241,26 @@ def train(
         choices["own"], scored["label"], scored["article_id"].to_numpy(), choices["title_probabilities"]
     )
 
+    card = model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all)
+    # Score the held-out and OOD rows with the model as it will be saved (report only).
+    model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
+    for split, split_rows in report_splits(all_rows).items():
+        if not split_rows.empty:
+            progress(f"scoring the {split} split ...")
+            report = evaluation_report(model, split_rows, rows["label"], manifest, context=True)
+            card["scores"][split] = report
+            if use_all and split == "test":
+                card["scores"][split]["note"] = "trained with --all: test rows were in training"
+    progress(f"saving {model_path} ...")
+    card = save_model(estimator, card, model_path)
+    return TrainingResult(card, Path(model_path), TriageModel(estimator, card, Path(model_path)))
+
+
+def model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all) -> dict:
+    """The card's record of a training run: data, settings, fitted post-hoc state, versions
+    and the out-of-fold scores (the report-only scores are added by `train`)."""
     files = [data / name for name in LABELED_FILES if (data / name).exists()] if data.is_dir() else [data]
-    card = {
+    return {
         "name": "triage",
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "labels": list(LABELS),
@@ -260,25 +282,13 @@ def train(
             "rows": len(rows),
             "include_authored": include_authored,
             "all_but_ood": use_all,
-            "files": {str(path): sha256_of(path) for path in files},
-            "manifest": {str(manifest_path): sha256_of(Path(manifest_path))},
+            "files": {str(path): sha256_file(path) for path in files},
+            "manifest": {str(manifest_path): sha256_file(Path(manifest_path))},
             "examples_per_label": {label: int((rows["label"] == label).sum()) for label in LABELS},
         },
         "versions": _versions(),
         "scores": {"cv": {**choices["scores"], "folds": choices["folds"]}},
     }
-    # Score the held-out and OOD rows with the model as it will be saved (report only).
-    model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
-    for split, split_rows in report_splits(all_rows).items():
-        if not split_rows.empty:
-            progress(f"scoring the {split} split ...")
-            report = evaluation_report(model, split_rows, rows["label"], manifest, context=True)
-            card["scores"][split] = report
-            if use_all and split == "test":
-                card["scores"][split]["note"] = "trained with --all: test rows were in training"
-    progress(f"saving {model_path} ...")
-    card = save_model(estimator, card, model_path)
-    return TrainingResult(card, Path(model_path), TriageModel(estimator, card, Path(model_path)))
 
 
 def report_splits(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
