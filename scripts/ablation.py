@@ -65,10 +65,10 @@ VARIANTS = [
 LEAVE_OUT_SOURCE = {"D1": "authored", "D2": "independent"}
 
 # Post-hoc grid, scored on each variant's out-of-fold probabilities.
-LAMBDAS = (0.0, 0.3, 0.6, 1.0, 1.5, 2.0)
-WINDOWS = (0.0, 0.3)
-TITLE_WEIGHTS = (0.0, 0.3)
-OTHER_WEIGHTS = (1.0, 0.8, 0.6, 0.45)
+LAMBDAS = (0.0, 0.3, 0.6, 1.0, 1.5)
+WINDOWS = (0.0, 0.3, 0.6, 1.0)
+TITLE_WEIGHTS = (0.0, 0.3, 0.6, 1.0)
+OTHER_WEIGHTS = (1.0, 0.8, 0.6)
 
 
 def data():
@@ -158,6 +158,12 @@ def run_variant(name, settings, train, ood, manifest) -> dict:
         "decision_no_post_hoc": none["macro_f1"],
         "decision": best["macro_f1"],
         "best_post_hoc": best_mixing,
+        "post_hoc_grid": {
+            "lambda": LAMBDAS,
+            "window": WINDOWS,
+            "title": TITLE_WEIGHTS,
+            "other_weight": OTHER_WEIGHTS,
+        },
         "seed_macro_f1": best["seed_macro_f1"],
         "per_label": best["per_label"],
         "other_share": best["other_share"],

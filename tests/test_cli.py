@@ -272,3 +272,40 @@ def test_installed_entry_point_runs_in_a_subprocess(trained):
         [str(executable), "predict", "nope.txt"], capture_output=True, text=True, timeout=60
     )
     assert missing.returncode == 3 and missing.stderr.startswith("error: ")
+
+
+def test_train_if_stale_keeps_a_current_model_and_says_so(capsys, model_copy):
+    before = model_copy.read_bytes()
+    code, _, err = run(capsys, "train", "--if-stale", "--model", model_copy)
+    assert code == 0 and "is current; not retraining" in err
+    assert model_copy.read_bytes() == before
+
+
+def test_a_model_of_another_card_schema_is_refused_by_predict_with_a_retrain_message(capsys, model_copy):
+    card = json.loads(model_copy.read_text())
+    card["schema"] = 1
+    model_copy.write_text(json.dumps(card))
+    code, _, err = run(capsys, "predict", ARTICLE, "--model", model_copy)
+    assert code == 4 and "card schema 1" in err and "retrain" in err
+
+
+def test_predict_reports_the_lines_ingestion_dropped_per_article(capsys, trained):
+    page = Path(__file__).resolve().parent / "data/articles/styled_news_site_page.txt"
+    code, out, _ = run(capsys, "predict", page, "--model", trained.model_path, "--format", "jsonl")
+    record = json.loads(out)
+    assert code == 0 and record["dropped_lines"] == 20 and record["mostly_foreign"] is False
+    assert record["title"] == "Shoe Maker Sues Marketplace Sellers Over Copies Of Its Trail Boot"
+    _, table, _ = run(capsys, "predict", page, "--model", trained.model_path, "--format", "table")
+    assert "dropped 20 lines of page furniture" in table
+
+
+def test_an_article_mostly_in_another_language_gets_a_warning_and_no_tags(capsys, trained, tmp_path):
+    french = "La marque a déposé une plainte contre les vendeurs de la plateforme pour contrefaçon et elle demande des dommages."
+    path = tmp_path / "fr.txt"
+    path.write_text(
+        "\n".join([french] * 4 + ["The brand sued the sellers over fake bags, its lawyers said."])
+    )
+    code, out, err = run(capsys, "predict", path, "--model", trained.model_path, "--format", "jsonl")
+    record = json.loads(out)
+    assert code == 0 and record["tags"] == [] and record["mostly_foreign"] is True
+    assert "mostly in another language" in err
