@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from triage.corpus import DECISION_SOURCES, LABELS, TIE_BREAK_ORDER, article_titles, near_duplicate_pairs
-from triage.features import CUE_LABELS, cue_counts
+from triage.baselines import keyword_baseline, majority_baseline
+from triage.corpus import DECISION_SOURCES, LABELS, article_titles, near_duplicate_pairs
 from triage.tags import article_tags, true_tags
 
 
@@ -51,26 +51,6 @@ def classification_scores(
 
 def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str] = LABELS) -> float:
     return classification_scores(y_true, y_pred, labels)["macro_f1"]
-
-
-# --- baselines --------------------------------------------------------------------------
-def majority_baseline(train_labels: Sequence[str], n: int) -> list[str]:
-    """Every paragraph gets the most frequent training label."""
-    majority = pd.Series(list(train_labels)).value_counts().index[0]
-    return [majority] * n
-
-
-def keyword_baseline(texts: Sequence[str]) -> list[str]:
-    """The label whose cue phrases occur most often; ties by the taxonomy's order; none: other."""
-    predictions = []
-    for text in texts:
-        counts = dict(zip(CUE_LABELS, cue_counts(text), strict=True))
-        best = max(counts.values())
-        if best == 0:
-            predictions.append("other")
-        else:
-            predictions.append(next(label for label in TIE_BREAK_ORDER if counts.get(label) == best))
-    return predictions
 
 
 # --- article tags -----------------------------------------------------------------------

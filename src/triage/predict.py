@@ -151,10 +151,8 @@ class TriageModel:
 
         With calibration the weights are the mean over the calibration folds' models.
         """
-        normalise, features, classifier = (
-            self.pipeline.named_steps[name] for name in ("normalise", "features", "classify")
-        )
-        matrix = features.transform(normalise.transform(list(texts))).tocsr()
+        features, classifier = (self.pipeline.named_steps[name] for name in ("features", "classify"))
+        matrix = features.transform([str(text) for text in texts]).tocsr()
         names = features.get_feature_names_out()
         classes = list(classifier.classes_)
         explanations = []

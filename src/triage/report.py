@@ -58,7 +58,8 @@ def cross_validation_report(
 ) -> dict:
     """Leave-one-article-out (or `n_folds` groups of articles) on the seed and realistic
     training articles, with the model's own settings; post-hoc state refitted on the folds."""
-    from triage.evaluation import keyword_baseline, macro_f1, majority_baseline
+    from triage.baselines import keyword_baseline, majority_baseline
+    from triage.evaluation import macro_f1
     from triage.model import Settings
     from triage.training import out_of_fold_choices, training_rows
 
