@@ -49,14 +49,14 @@ class Settings:
     max_df: float = 0.9
     C: float = 4.0
     class_weight: str | None = "balanced"
-    calibration: str = "sigmoid"  # none | sigmoid | isotonic
+    calibration: str = "none"  # none | sigmoid | isotonic
     calibration_folds: int = 5
     # Article context (see ArticleContextModel): weight of the article mean, of the
     # neighbouring paragraphs' mean, and of the title's probabilities.
     context_lambda: float = 0.3
-    context_window: float = 0.0
-    context_title_weight: float = 0.0
-    other_weight: float = 1.0
+    context_window: float = 0.6
+    context_title_weight: float = 0.3
+    other_weight: float = 0.8
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
