@@ -1,25 +1,27 @@
 """The CI quality gate: the model trained on the bundled data must stay above its floors.
 
-Floors are the scores measured when the settings were chosen (README, "Figures") minus a
-margin the per-label support justifies:
-- held-out `test`: measured 0.647 on 43 paragraphs, two of them `regulatory_listing` and four
-  `other`; one paragraph flipped in such a label moves macro-F1 by about 0.05, so the floor
-  allows two: 0.55.
-- LOAO (in context): measured 0.913 on 560 out-of-fold paragraphs, 69 to 138 per label; one
-  paragraph moves macro-F1 by under 0.005; the floor is kept at 0.83, where it was set when
-  LOAO measured 0.886 on fewer articles (0.05 under that).
-- OOD: measured 0.937, 95% interval over articles 0.892-0.979 (138 paragraphs, 18-30 per
-  label); the floor sits under the interval's lower end: 0.85.
+Floors are the scores measured when the settings were chosen (README, "Figures"; the model
+`make run` builds) minus a margin the support justifies:
+- held-out `test` (the seeds): measured 0.709 on 43 paragraphs, 2 to 14 per label; one
+  paragraph flipped in a small label moves macro-F1 by about 0.05, so the floor allows two: 0.60.
+- out-of-fold on the seed and realistic articles (5 groups, in context; the decision
+  score's training-time twin): measured 0.832 on 1,126 paragraphs, 92 (`other`) to 237 per
+  label; one paragraph moves macro-F1 by under 0.005; floor 0.80.
+- realistic OOD (the headline): measured 0.849, 95% interval over articles 0.803-0.889
+  (394 paragraphs, 37-77 per label); the floor sits at the interval's lower end: 0.80.
+- clean OOD: measured 0.803, interval 0.743-0.866 (135 paragraphs); floor 0.74.
+- article-tag micro-F1 on the realistic OOD set: measured 0.997; floor 0.90 (the issue's target).
 """
 
 from __future__ import annotations
 
 import pytest
 
-TEST_FLOOR = 0.55
-LOAO_FLOOR = 0.83
-OOD_FLOOR = 0.85
-TAG_FLOOR = 0.85
+TEST_FLOOR = 0.60
+CV_FLOOR = 0.80
+OOD_FLOOR = 0.80
+OOD_CLEAN_FLOOR = 0.74
+TAG_FLOOR = 0.90
 
 
 def _per_label(scores: dict) -> str:
@@ -27,24 +29,24 @@ def _per_label(scores: dict) -> str:
 
 
 @pytest.mark.slow
-def test_held_out_loao_and_ood_scores_stay_above_their_floors(trained):
+def test_held_out_cross_validated_and_ood_scores_stay_above_their_floors(trained):
     scores = trained.card["scores"]
-    test, loao, ood = scores["test"]["model"], scores["loao"]["context"], scores["ood"]["model"]
+    test, cv = scores["test"]["model"], scores["cv"]["context"]
+    ood, ood_clean = scores["ood"]["model"], scores["ood-clean"]["model"]
     print(f"\nheld-out macro-F1 {test['macro_f1']:.3f}: {_per_label(test)}")
-    print(f"LOAO macro-F1 {loao['macro_f1']:.3f}: {_per_label(loao)}")
-    print(f"OOD macro-F1 {ood['macro_f1']:.3f} {ood.get('macro_f1_interval')}: {_per_label(ood)}")
-    print(
-        f"article-tag micro-F1: LOAO {loao['article_tags']['micro_f1']:.3f}, OOD {scores['ood']['article_tags']['micro_f1']:.3f}"
-    )
+    print(f"out-of-fold (seed + realistic) macro-F1 {cv['macro_f1']:.3f}: {_per_label(cv)}")
+    print(f"realistic OOD macro-F1 {ood['macro_f1']:.3f} {ood.get('macro_f1_interval')}: {_per_label(ood)}")
+    print(f"clean OOD macro-F1 {ood_clean['macro_f1']:.3f}: {_per_label(ood_clean)}")
     assert test["macro_f1"] >= TEST_FLOOR
-    assert loao["macro_f1"] >= LOAO_FLOOR
+    assert cv["macro_f1"] >= CV_FLOOR
     assert ood["macro_f1"] >= OOD_FLOOR
+    assert ood_clean["macro_f1"] >= OOD_CLEAN_FLOOR
     assert scores["ood"]["article_tags"]["micro_f1"] >= TAG_FLOOR
 
 
 @pytest.mark.slow
 def test_the_model_beats_both_baselines_on_every_split(trained):
-    for split in ("test", "ood"):
+    for split in ("test", "ood", "ood-clean"):
         report = trained.card["scores"][split]
         assert report["model"]["macro_f1"] > max(report["baselines"].values()) + 0.02, split
 
