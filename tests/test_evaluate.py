@@ -151,3 +151,19 @@ def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
     assert list(fresh[0]["text"]) == list(stored[0]["text"])
     assert np.array_equal(fresh[1], stored[1])
     assert len(list(tmp_path.glob("oof-*.npz"))) == 1
+
+
+def test_the_bootstrap_interval_brackets_the_macro_f1_and_is_exact_for_perfect_predictions():
+    from triage.corpus import LABELS
+    from triage.evaluation import bootstrap_interval, macro_f1
+
+    generator = np.random.default_rng(1)
+    rows = pd.DataFrame(
+        {"article_id": generator.integers(0, 30, 400).astype(str), "label": generator.choice(LABELS, 400)}
+    )
+    predicted = [
+        label if generator.random() < 0.7 else str(generator.choice(LABELS)) for label in rows["label"]
+    ]
+    low, high = bootstrap_interval(rows, predicted, n_resamples=300)
+    assert low < macro_f1(rows["label"], predicted) < high
+    assert bootstrap_interval(rows, list(rows["label"]), n_resamples=50) == (1.0, 1.0)

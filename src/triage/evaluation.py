@@ -101,17 +101,34 @@ def bootstrap_interval(
 ) -> tuple[float, float]:
     """95% interval of macro-F1, resampling whole articles (paragraphs of one article are not
     independent, so resampling paragraphs would make the interval too narrow)."""
-    rows = rows.reset_index(drop=True).assign(predicted=list(predictions))
-    by_article = [group for _, group in rows.groupby("article_id")]
-    if len(by_article) < 2:
+    rows = rows.reset_index(drop=True)
+    index = {label: i for i, label in enumerate(labels)}
+    articles = rows["article_id"].to_numpy()
+    ids = list(dict.fromkeys(articles))
+    if len(ids) < 2:
         return (float("nan"), float("nan"))
+    # One confusion matrix per article; a resample's matrix is the sum of its articles'.
+    confusion = np.zeros((len(ids), len(labels), len(labels)))
+    position = {article_id: i for i, article_id in enumerate(ids)}
+    for article_id, gold, predicted in zip(articles, rows["label"], predictions, strict=True):
+        confusion[position[article_id], index[gold], index[predicted]] += 1
     generator = np.random.default_rng(seed)
-    scores = []
-    for _ in range(n_resamples):
-        sample = pd.concat([by_article[i] for i in generator.integers(0, len(by_article), len(by_article))])
-        scores.append(macro_f1(sample["label"], sample["predicted"], labels))
+    scores = [
+        _macro_f1_of_confusion(confusion[generator.integers(0, len(ids), len(ids))].sum(axis=0))
+        for _ in range(n_resamples)
+    ]
     low, high = np.percentile(scores, [2.5, 97.5])
     return round(float(low), 4), round(float(high), 4)
+
+
+def _macro_f1_of_confusion(matrix: np.ndarray) -> float:
+    """Macro-F1 over the labels present in the gold rows of a confusion matrix (rows: gold)."""
+    true_positive = np.diag(matrix)
+    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    denominator = support + predicted
+    f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+    present = support > 0
+    return float(f1[present].mean()) if present.any() else 0.0
 
 
 # --- leave-one-article-out ---------------------------------------------------------------
