@@ -309,3 +309,13 @@ def test_an_article_mostly_in_another_language_gets_a_warning_and_no_tags(capsys
     record = json.loads(out)
     assert code == 0 and record["tags"] == [] and record["mostly_foreign"] is True
     assert "mostly in another language" in err
+
+
+def test_training_rows_with_all_take_the_held_out_seeds_but_never_an_ood_set():
+    from triage.corpus import load_labeled
+    from triage.training import training_rows
+
+    rows = load_labeled(Path(__file__).resolve().parents[1] / "data/labeled")
+    everything = training_rows(rows, use_all=True)
+    assert "test" in set(everything["split"]) and "ood" not in set(everything["split"])
+    assert set(training_rows(rows, include_authored=False)["source"]) == {"seed"}

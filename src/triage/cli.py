@@ -100,7 +100,10 @@ def train_command(
         ),
     ] = Path("models/triage.json"),
     no_authored: Annotated[
-        bool, typer.Option("--no-authored", help="Leave the authored paragraphs out of training.")
+        bool,
+        typer.Option(
+            "--no-authored", help="Train on the seed paragraphs alone (no text written for the project)."
+        ),
     ] = False,
     use_all: Annotated[
         bool,

@@ -65,10 +65,11 @@ class TrainingResult:
 
 
 def training_rows(rows: pd.DataFrame, include_authored: bool = True, use_all: bool = False) -> pd.DataFrame:
-    """The rows a model fits on: `train` (seed and authored), or everything but `ood` with --all."""
-    selected = rows[rows["source"] != "ood"] if use_all else rows[rows["split"] == "train"]
-    if not include_authored:
-        selected = selected[selected["source"] != "authored"]
+    """The rows a model fits on: `train` (the seeds and all written text), or everything but
+    the two OOD sets with --all."""
+    selected = rows[rows["split"] != "ood"] if use_all else rows[rows["split"] == "train"]
+    if not include_authored:  # the seeds alone: no text written for the project
+        selected = selected[selected["source"] == "seed"]
     if selected.empty:
         raise BadInput("no training rows (check --data and the split column)")
     return selected.reset_index(drop=True)
@@ -236,10 +237,8 @@ def train(
     choices = out_of_fold_choices(cv_rows, manifest, settings, n_jobs, n_folds=TRAINING_FOLDS)
     progress(f"fitting on {len(rows)} rows ...")
     pipeline = fit_pipeline(settings, rows["text"], rows["label"], rows["article_id"])
-    scored = choices["rows"]
-    estimator = context_model(settings, pipeline).fit(
-        choices["own"], scored["label"], scored["article_id"].to_numpy(), choices["title_probabilities"]
-    )
+    # The post-hoc state fitted on the out-of-fold predictions, around the final paragraph model.
+    estimator = choices["model"].set_params(paragraph_model=pipeline)
 
     card = model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all)
     # Score the held-out and OOD rows with the model as it will be saved (report only).
