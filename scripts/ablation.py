@@ -58,7 +58,11 @@ VARIANTS = [
     ("K1", "B0 + sigmoid calibration (5 folds grouped by article)", BASE.replace(calibration="sigmoid")),
     ("D1", "B0 trained without the clean authored articles", BASE),
     ("D2", "B0 trained without the independent paragraphs", BASE),
-    ("F", "B0 again on the final data (furniture rows dropped by the second ingestion round), wider post-hoc grid", BASE),
+    (
+        "F",
+        "B0 again on the final data (furniture rows dropped by the second ingestion round), wider post-hoc grid",
+        BASE,
+    ),
 ]
 LEAVE_OUT_SOURCE = {"D1": "authored", "D2": "independent"}
 

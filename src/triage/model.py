@@ -53,10 +53,10 @@ class Settings:
     calibration_folds: int = 5
     # Article context (see ArticleContextModel): weight of the article mean, of the
     # neighbouring paragraphs' mean, and of the title's probabilities.
-    context_lambda: float = 0.3
+    context_lambda: float = 0.0
     context_window: float = 0.6
     context_title_weight: float = 0.3
-    other_weight: float = 0.8
+    other_weight: float = 1.0
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
