@@ -268,13 +268,16 @@ def predicted_labels(probabilities: np.ndarray, labels: Sequence[str] = LABELS) 
 def contextualise_by_article(
     rows: pd.DataFrame, probabilities: np.ndarray, context_model, title_probabilities: Mapping | None = None
 ) -> np.ndarray:
-    """Apply an ArticleContextModel's mixing to each article of `rows` (in paragraph order)."""
+    """Apply an ArticleContextModel's mixing to each article of `rows`, whatever their order
+    (each article's paragraphs are put in paragraph order first)."""
     rows = rows.reset_index(drop=True)
-    mixed = np.array(probabilities, dtype=float, copy=True)
-    for article_id, article in rows.groupby("article_id"):
-        order = article.sort_values("paragraph").index.to_numpy()
-        title = (title_probabilities or {}).get(article_id)
-        mixed[order] = context_model.contextualise(probabilities[order], title)
+    order = rows.sort_values(["article_id", "paragraph"], kind="stable").index.to_numpy()
+    mixed = np.empty_like(np.asarray(probabilities, dtype=float))
+    mixed[order] = context_model.contextualise_articles(
+        np.asarray(probabilities, dtype=float)[order],
+        rows["article_id"].to_numpy()[order],
+        title_probabilities,
+    )
     return mixed
 
 
