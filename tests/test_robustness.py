@@ -295,6 +295,7 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # real processes killed at four moments: the full suite, not the fast tier
 @pytest.mark.parametrize("delay", [0.3, 0.9, 1.7, 2.6])
 def test_sigkill_during_repeated_saves_leaves_a_model_that_loads(tmp_path, delay):
     from triage.predict import load_model
@@ -323,6 +324,7 @@ def test_a_reader_closing_the_pipe_early_gets_no_traceback(trained, tmp_path):
     assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
 
 
+@pytest.mark.slow  # four model loads in subprocesses
 def test_four_concurrent_predictions_on_one_model_agree(trained, tmp_path):
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE_TEXT, encoding="utf-8")
