@@ -30,7 +30,7 @@ from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, train, training_row
 def main() -> None:
     rows = training_rows(load_labeled(ROOT / "data/labeled"))
     started = time.perf_counter()
-    fit_pipeline(CHOSEN_SETTINGS, rows["text"], rows["label"], rows["article_id"])
+    fit_pipeline(CHOSEN_SETTINGS, rows["text"], rows["label"])
     one_fit = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()

@@ -127,8 +127,7 @@ misclassified
 
 # %% [markdown]
 # ## The strongest terms per label
-# Word features only (character n-grams are many and hard to read); with calibration these
-# are the weights averaged over the calibration folds.
+# Word features only (character n-grams are many and hard to read).
 
 # %%
 features = model.pipeline.named_steps["features"]

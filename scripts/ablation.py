@@ -1,7 +1,7 @@
 """Ablation on real-like folds: every setting and idea scored the same way (run by hand).
 
     .venv/bin/python scripts/ablation.py               # every variant (about 40 minutes on 2 cores)
-    .venv/bin/python scripts/ablation.py --only K1 C1  # some variants
+    .venv/bin/python scripts/ablation.py --only C1 W1  # some variants
     .venv/bin/python scripts/ablation.py --table       # the saved table
 
 The decision score is leave-one-article-out (LOAO) macro-F1 pooled over the folds of the
@@ -46,7 +46,7 @@ from triage.tags import choose_tag_thresholds  # noqa: E402
 
 RESULTS = ROOT / "benchmarks/results/ablation.json"
 
-BASE = Settings(calibration="none", context_lambda=0.0)  # T5 of the first round, uncalibrated
+BASE = Settings(context_lambda=0.0, context_window=0.0, context_title_weight=0.0)  # the first round's T5
 # (name, what changes, settings). Each row changes one thing from BASE unless it says so.
 VARIANTS = [
     ("B0", "word 1-2 + char_wb 2-5 grams, C=4, balanced (first round's T5)", BASE),
@@ -55,7 +55,6 @@ VARIANTS = [
     ("W1", "B0 without character n-grams", BASE.replace(char_ngrams=None)),
     ("W3", "B0 with word 1-3 grams", BASE.replace(word_ngrams=(1, 3))),
     ("U1", "B0 without class weights", BASE.replace(class_weight=None)),
-    ("K1", "B0 + sigmoid calibration (5 folds grouped by article)", BASE.replace(calibration="sigmoid")),
     ("D1", "B0 trained without the clean authored articles", BASE),
     ("D2", "B0 trained without the independent paragraphs", BASE),
     (
@@ -150,7 +149,7 @@ def run_variant(name, settings, train, ood, manifest) -> dict:
     best_mixing, best = max(grid, key=lambda item: item[1]["macro_f1"])
     articles = group_articles(scored, best["probabilities"])
     thresholds = choose_tag_thresholds(articles, LABELS)
-    pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
+    pipeline = fit_pipeline(settings, train["text"], train["label"])
     context = ArticleContextModel(None, labels=LABELS, **best_mixing)
     return {
         "variant": name,

@@ -31,12 +31,12 @@ FAST = bool(os.environ.get("TRIAGE_FAST_TESTS"))  # `make test-fast`: a tiny-set
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """The bundled data trained with the chosen settings into a session folder (in the fast
-    tier: word unigrams, no character n-grams, no calibration; same code path)."""
+    tier: word unigrams, no character n-grams; same code path)."""
     from triage.training import CHOSEN_SETTINGS, train
 
     settings = CHOSEN_SETTINGS
     if FAST:
-        settings = CHOSEN_SETTINGS.replace(word_ngrams=(1, 1), char_ngrams=None, calibration="none")
+        settings = CHOSEN_SETTINGS.replace(word_ngrams=(1, 1), char_ngrams=None)
     folder = tmp_path_factory.mktemp("model")
     return train(
         ROOT / "data/labeled",

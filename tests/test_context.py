@@ -30,7 +30,7 @@ AMBIGUOUS = "A ruling is expected soon."
 
 
 def _model(context_lambda: float) -> TriageModel:
-    settings = Settings(min_df=1, char_ngrams=None, C=4.0, calibration="none")
+    settings = Settings(min_df=1, char_ngrams=None, C=4.0)
     texts = LEGAL + METRICS + OTHER
     labels = ["legal_action"] * 4 + ["platform_metrics"] * 4 + ["other"] * 4
     pipeline = fit_pipeline(settings, texts, labels)

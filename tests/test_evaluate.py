@@ -142,7 +142,7 @@ def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
         (rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1-00")
     ].reset_index(drop=True)
     manifest = load_manifest(root / "data/articles.csv")
-    settings = Settings(char_ngrams=None, calibration="none")
+    settings = Settings(char_ngrams=None)
     monkeypatch.setenv("TRIAGE_OOF_CACHE", str(tmp_path))
     monkeypatch.setattr(train_module, "_OOF_CACHE", {})
     fresh = train_module.cached_out_of_fold(rows, manifest, settings, n_jobs=1)

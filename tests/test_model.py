@@ -28,7 +28,7 @@ TEXTS = [
 
 
 def _tiny_model(seed_text: str = "") -> ArticleContextModel:
-    settings = Settings(min_df=1, char_ngrams=None, calibration="none")
+    settings = Settings(min_df=1, char_ngrams=None)
     pipeline = fit_pipeline(
         settings, TEXTS + [seed_text or TEXTS[0]], list(LABELS[i % 6] for i in range(18)) + ["legal_action"]
     )

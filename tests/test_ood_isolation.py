@@ -44,9 +44,9 @@ def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monk
     seen_in_choice: list[str] = []  # rows whose out-of-fold predictions choose the thresholds
     real_fit = train_module.fit_pipeline
 
-    def recording_fit(settings, texts, labels, groups=None):
+    def recording_fit(settings, texts, labels):
         seen_in_fit.extend(texts)
-        return real_fit(settings.replace(calibration="none", char_ngrams=None), texts, labels, groups)
+        return real_fit(settings.replace(char_ngrams=None), texts, labels)
 
     monkeypatch.setattr(train_module, "fit_pipeline", recording_fit)
     monkeypatch.setattr("triage.model.fit_pipeline", recording_fit)

@@ -63,7 +63,7 @@ def test_training_is_deterministic():
 
     rows = load_labeled(Path(__file__).resolve().parents[1] / "data/labeled")
     rows = rows[(rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1")]
-    fits = [fit_pipeline(Settings(), rows["text"], rows["label"], rows["article_id"]) for _ in range(2)]
+    fits = [fit_pipeline(Settings(), rows["text"], rows["label"]) for _ in range(2)]
     texts = [
         "The court granted an injunction against the marketplace seller.",
         "Sales grew 30% in the quarter.",

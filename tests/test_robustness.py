@@ -287,7 +287,7 @@ KILL_SCRIPT = textwrap.dedent("""
              "notorious markets list", "flagship store growth", "company founded in"] * 3
     labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3
     card = {"labels": sorted(set(labels)), "versions": {"scikit-learn": sklearn.__version__}}
-    settings = Settings(min_df=1, char_ngrams=None, calibration="none")
+    settings = Settings(min_df=1, char_ngrams=None)
     for round in range(1000):
         pipeline = fit_pipeline(settings, texts + [f"extra text number {round}"], labels + ["other"])
         save_model(ArticleContextModel(pipeline, 0.0), card, sys.argv[1])

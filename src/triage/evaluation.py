@@ -237,7 +237,7 @@ def _fit_and_score_fold(rows, fold, settings, titles, labels):
     from triage.model import align_probabilities, fit_pipeline
 
     train = rows.iloc[fold.train_index]
-    pipeline = fit_pipeline(settings, train["text"], train["label"], train["article_id"])
+    pipeline = fit_pipeline(settings, train["text"], train["label"])
     held_out = rows.iloc[fold.test_index]
     titled = [(article_id, title) for article_id, title in titles.items() if title]
     texts = list(held_out["text"]) + [title for _, title in titled]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -27,7 +27,7 @@ from triage.errors import ModelRefused
 CARD_FORMAT = "triage-model-card/1"
 # Bumped whenever the card or the estimator changes shape: a card of another schema is
 # refused (and retrained by `triage train --if-stale`, which `make run` uses).
-CARD_SCHEMA = 2
+CARD_SCHEMA = 3
 DEFAULT_MODEL_PATH = Path("models/triage.json")
 MODEL_FILE_PATTERN = re.compile(r"^triage\.[0-9a-f]{12}\.skops$")
 
@@ -49,8 +49,6 @@ class Settings:
     max_df: float = 0.9
     C: float = 4.0
     class_weight: str | None = "balanced"
-    calibration: str = "none"  # none | sigmoid | isotonic
-    calibration_folds: int = 5
     # Article context (see ArticleContextModel): weight of the article mean, of the
     # neighbouring paragraphs' mean, and of the title's probabilities.
     context_lambda: float = 0.0
@@ -77,76 +75,6 @@ class Settings:
         return Settings.from_dict({**self.to_dict(), **changes})
 
 
-class GroupCalibratedLogisticRegression(BaseEstimator, ClassifierMixin):
-    """Logistic regression whose probabilities are optionally calibrated on held-out articles.
-
-    With `calibration` "sigmoid" or "isotonic", `fit(X, y, groups=article_ids)` calibrates on
-    at most `calibration_folds` folds that never split an article (an article's paragraphs
-    share words, so calibrating on its own paragraphs would be over-confident). `coef_` is
-    the mean of the fold models' coefficients, so explanations describe what predicts.
-    """
-
-    def __init__(
-        self,
-        C: float = 1.0,
-        class_weight=None,
-        calibration: str = "none",
-        calibration_folds: int = 5,
-        random_state: int = 0,
-    ):
-        self.C = C
-        self.class_weight = class_weight
-        self.calibration = calibration
-        self.calibration_folds = calibration_folds
-        self.random_state = random_state
-
-    def _base(self) -> LogisticRegression:
-        return LogisticRegression(
-            C=self.C, class_weight=self.class_weight, max_iter=3000, random_state=self.random_state
-        )
-
-    def fit(self, X, y, groups=None):
-        y = np.asarray(y)
-        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        # Calibrating on fewer groups than folds (say, three seed articles) would fit the
-        # sigmoids on a handful of paragraphs per label: fall back to the raw model then.
-        self.calibrated_ = self.calibration != "none" and len(np.unique(groups)) >= self.calibration_folds
-        if not self.calibrated_:
-            self.estimator_ = self._base().fit(X, y)
-            self.classes_ = self.estimator_.classes_
-            self.coef_ = self.estimator_.coef_
-            self.intercept_ = self.estimator_.intercept_
-            return self
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.model_selection import GroupKFold
-
-        n_splits = self.calibration_folds
-        splits = list(GroupKFold(n_splits=n_splits).split(X, y, groups))
-        self.estimator_ = CalibratedClassifierCV(self._base(), method=self.calibration, cv=splits).fit(X, y)
-        self.classes_ = self.estimator_.classes_
-        fold_models = [calibrated.estimator for calibrated in self.estimator_.calibrated_classifiers_]
-        self.coef_ = np.mean([self._aligned(model, "coef_") for model in fold_models], axis=0)
-        self.intercept_ = np.mean([self._aligned(model, "intercept_") for model in fold_models], axis=0)
-        return self
-
-    def _aligned(self, model, attribute: str) -> np.ndarray:
-        """A fold model's weights with one row per class of the whole model (a fold that
-        lacked a class contributes zeros for it)."""
-        values = np.asarray(getattr(model, attribute))
-        if len(model.classes_) == 2:  # binary: one row, for the second class
-            values = np.concatenate([-values, values], axis=0)
-        aligned = np.zeros((len(self.classes_),) + values.shape[1:])
-        for row, label in enumerate(model.classes_):
-            aligned[list(self.classes_).index(label)] = values[row]
-        return aligned
-
-    def predict_proba(self, X):
-        return self.estimator_.predict_proba(X)
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
 def build_pipeline(settings: Settings = Settings()) -> Pipeline:
     """Text in, label probabilities out: TF-IDF of words and characters -> classifier."""
     features = [
@@ -159,11 +87,10 @@ def build_pipeline(settings: Settings = Settings()) -> Pipeline:
             ("features", FeatureUnion(features)),
             (
                 "classify",
-                GroupCalibratedLogisticRegression(
+                LogisticRegression(
                     C=settings.C,
                     class_weight=settings.class_weight,
-                    calibration=settings.calibration,
-                    calibration_folds=settings.calibration_folds,
+                    max_iter=3000,
                     random_state=settings.random_state,
                 ),
             ),
@@ -196,9 +123,8 @@ def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarra
     return aligned
 
 
-def fit_pipeline(settings: Settings, texts, labels, groups=None) -> Pipeline:
-    pipeline = build_pipeline(settings)
-    return pipeline.fit(list(texts), list(labels), classify__groups=groups)
+def fit_pipeline(settings: Settings, texts, labels) -> Pipeline:
+    return build_pipeline(settings).fit(list(texts), list(labels))
 
 
 def temper(probabilities: np.ndarray, temperature: float) -> np.ndarray:
@@ -268,7 +194,6 @@ class ArticleContextModel(BaseEstimator):
         from triage.tags import choose_review_threshold, choose_tag_thresholds
 
         probabilities, y, groups = np.asarray(probabilities, dtype=float), np.asarray(y), np.asarray(groups)
-        self.temperature_ = 1.0
         untempered = self.contextualise_articles(
             probabilities, groups, title_probabilities, temper_output=False
         )
@@ -335,17 +260,12 @@ ALLOWED_TYPES = frozenset(
         "numpy.ndarray",
         "numpy.str_",
         "scipy.sparse._csr.csr_matrix",
-        "sklearn.calibration.CalibratedClassifierCV",
-        "sklearn.calibration._CalibratedClassifier",
-        "sklearn.calibration._SigmoidCalibration",
         "sklearn.feature_extraction.text.TfidfTransformer",
         "sklearn.feature_extraction.text.TfidfVectorizer",
-        "sklearn.isotonic.IsotonicRegression",
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.FeatureUnion",
         "sklearn.pipeline.Pipeline",
         "triage.model.ArticleContextModel",
-        "triage.model.GroupCalibratedLogisticRegression",
     }
 )
 

@@ -147,10 +147,7 @@ class TriageModel:
         return predictions
 
     def explain(self, texts: Sequence[str], label_columns: Sequence[int], top: int = 6) -> list[list[dict]]:
-        """The terms that pushed each paragraph towards its label most: TF-IDF value x weight.
-
-        With calibration the weights are the mean over the calibration folds' models.
-        """
+        """The terms that pushed each paragraph towards its label most: TF-IDF value x weight."""
         features, classifier = (self.pipeline.named_steps[name] for name in ("features", "classify"))
         matrix = features.transform([str(text) for text in texts]).tocsr()
         names = features.get_feature_names_out()

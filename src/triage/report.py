@@ -141,7 +141,7 @@ def predict_records(
     explain: bool = False,
     context: bool = True,
     text_column: str = "text",
-    id_column: str = "id",
+    id_column: str | None = None,
     encoding: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     warn: Callable[[str], None] = lambda m: None,

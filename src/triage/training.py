@@ -236,7 +236,7 @@ def train(
     )
     choices = out_of_fold_choices(cv_rows, manifest, settings, n_jobs, n_folds=TRAINING_FOLDS)
     progress(f"fitting on {len(rows)} rows ...")
-    pipeline = fit_pipeline(settings, rows["text"], rows["label"], rows["article_id"])
+    pipeline = fit_pipeline(settings, rows["text"], rows["label"])
     # The post-hoc state fitted on the out-of-fold predictions, around the final paragraph model.
     estimator = choices["model"].set_params(paragraph_model=pipeline)
 
