@@ -77,7 +77,7 @@ def test_predict_unit_paragraph_labels_each_row_as_it_is(capsys, trained, tmp_pa
 def test_predict_csv_has_one_row_per_paragraph_with_its_article_id(capsys, trained):
     code, out, _ = run(capsys, "predict", ARTICLE, "--model", trained.model_path, "--format", "csv")
     lines = out.splitlines()
-    assert code == 0 and lines[0].startswith("id,paragraph,first_line,last_line,label")
+    assert code == 0 and lines[0].startswith("id,title,paragraph,first_line,last_line,label")
     assert len(lines) - 1 == 13
 
 

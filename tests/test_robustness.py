@@ -166,12 +166,12 @@ def test_jsonl_with_a_broken_line_in_the_middle_triages_the_rest(predict, tmp_pa
     assert_one_line_error(*predict(path, "--strict")[::2], 3, "line 2")
 
 
-@pytest.mark.parametrize("suffix", [".parquet", ".html", ".docx"])
+@pytest.mark.parametrize("suffix", [".docx", ".pdf", ".gz"])
 def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path, suffix):
     path = tmp_path / f"input{suffix}"
     path.write_bytes(b"whatever")
     assert_one_line_error(
-        *predict(path)[::2], 3, "not supported; use .txt, a directory of .txt, .csv, .jsonl"
+        *predict(path)[::2], 3, "not supported; use .txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html"
     )
 
 
@@ -206,7 +206,7 @@ def test_a_really_unreadable_file_is_skipped_in_a_directory(predict, tmp_path):
 
 
 def test_an_empty_directory_is_refused(predict, tmp_path):
-    assert_one_line_error(*predict(tmp_path)[::2], 3, "no .txt articles")
+    assert_one_line_error(*predict(tmp_path)[::2], 3, "no articles to read")
 
 
 def test_stdin_with_no_input_is_refused(predict, monkeypatch):
@@ -222,28 +222,52 @@ def test_output_into_a_missing_directory_is_refused(predict, tmp_path):
     )
 
 
+def _fail_with(failure):
+    def failing(*args, **kwargs):
+        raise failure
+
+    return failing
+
+
 @pytest.mark.parametrize(
-    "failure, fragment",
+    "where, failure, fragment",
     [
-        (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
-        (OSError(errno.ENOSPC, "No space left on device"), "No space left on device"),
+        ("triage.batch._replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+        (
+            "triage.outputs.JsonlWriter.write",
+            OSError(errno.ENOSPC, "No space left on device"),
+            "No space left",
+        ),
     ],
+    ids=["rename refused", "disk full while writing"],
 )
-def test_write_failures_on_output_leave_the_old_file_intact(
-    predict, tmp_path, monkeypatch, failure, fragment
+def test_write_failures_on_output_leave_the_old_file_intact_and_resume_finishes(
+    predict, tmp_path, monkeypatch, where, failure, fragment
 ):
     article = tmp_path / "a.txt"
     article.write_text(ARTICLE_TEXT, encoding="utf-8")
     target = tmp_path / "out.jsonl"
     target.write_text("previous results\n")
-
-    def failing_replace(*args, **kwargs):
-        raise failure
-
-    monkeypatch.setattr("triage.atomic.os.replace", failing_replace)
-    assert_one_line_error(*predict(article, "-o", target, "--force")[::2], 3, fragment)
+    with monkeypatch.context() as patch:
+        patch.setattr(where, _fail_with(failure))
+        assert_one_line_error(*predict(article, "-o", target, "--force")[::2], 3, fragment)
     assert target.read_text() == "previous results\n"
+    # the finished work waits in the journal, and --resume completes the run from it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "out.jsonl", "out.jsonl.partial"]
+    code, _, err = predict(article, "-o", target, "--force", "--resume")
+    assert code == 0, err
+    assert json.loads(target.read_text())["id"] == str(article)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "out.jsonl"]
+
+
+def test_a_journal_that_cannot_be_written_is_a_clear_error(predict, tmp_path, monkeypatch):
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    monkeypatch.setattr(
+        "triage.atomic.os.replace", _fail_with(OSError(errno.ENOSPC, "No space left on device"))
+    )
+    assert_one_line_error(*predict(article, "-o", tmp_path / "out.jsonl")[::2], 3, "cannot write the journal")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
 def test_existing_output_is_not_overwritten_without_force(predict, tmp_path):
@@ -320,7 +344,7 @@ def test_a_reader_closing_the_pipe_early_gets_no_traceback(trained, tmp_path):
     result = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300
     )
-    assert result.stdout.startswith("id,paragraph")
+    assert result.stdout.startswith("id,title,paragraph")
     assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
 
 

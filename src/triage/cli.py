@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from triage import __version__
-from triage.errors import EXIT_UNEXPECTED, EXIT_USAGE, BadInput, QualityFloorNotMet, TriageError
+from triage.errors import EXIT_UNEXPECTED, EXIT_USAGE, BadInput, QualityFloorNotMet, TriageError, UsageError
 
 app = typer.Typer(
     name="triage",
@@ -59,6 +59,13 @@ class OutputFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
+    parquet = "parquet"
+    html = "html"
+
+
+class Engine(StrEnum):
+    local = "local"
+    dask = "dask"
 
 
 class Unit(StrEnum):
@@ -210,7 +217,8 @@ def evaluate_command(
 PathsArgument = Annotated[
     list[str],
     typer.Argument(
-        help="Article .txt files, directories of them, .csv/.jsonl files (id, text), or - for stdin.",
+        help="Articles: .txt, .html/.htm pages, .csv/.jsonl (optionally .gz) or .parquet files of rows, "
+        "directories of them (searched recursively), or - for stdin.",
         show_default=False,
     ),
 ]
@@ -218,7 +226,8 @@ FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
         "--format",
-        help="table (people; default on a terminal), jsonl (default otherwise) or csv.",
+        help="table (people; default on a terminal), jsonl (default otherwise), csv, parquet (with -o) or html "
+        "[default: by -o's suffix].",
         show_default=False,
     ),
 ]
@@ -239,21 +248,53 @@ ExplainOption = Annotated[
     bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
 ]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout.")
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write here (.jsonl, .csv, .parquet, .html) instead of stdout; it appears when the run completes, "
+        "finished chunks wait in OUT.partial/.",
+    ),
 ]
-ForceOption = Annotated[bool, typer.Option("--force", help="Let -o replace an existing file.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Let -o replace an existing file (and discard an interrupted run's journal)."
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue an interrupted run from OUT.partial/ (same inputs and options)."),
+]
 StrictOption = Annotated[
-    bool, typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning.")
+    bool,
+    typer.Option("--strict", help="Exit 3 on the first skipped row or file instead of warning."),
 ]
 NoContextOption = Annotated[
     bool, typer.Option("--no-context", help="Label article paragraphs without article context.")
 ]
-TextColumnOption = Annotated[str, typer.Option("--text-column", help="Text column of .csv/.jsonl input.")]
+TextColumnOption = Annotated[
+    str, typer.Option("--text-column", help="Text column of row input (csv, jsonl, parquet).")
+]
 IdColumnOption = Annotated[
     str | None,
     typer.Option(
         "--id-column",
-        help="Id column of .csv/.jsonl input (must exist) [default: 'id' when present, else FILE:ROW].",
+        help="Id column of row input (must exist) [default: 'id' when present, else FILE:ROW].",
+    ),
+]
+TitleColumnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--title-column", help="Title column of row input (must exist) [default: 'title' when present]."
+    ),
+]
+KeepColumnsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--keep-columns",
+        help="Input columns to carry into the output, comma-separated (e.g. url,date).",
+        show_default=False,
     ),
 ]
 EncodingOption = Annotated[
@@ -261,7 +302,28 @@ EncodingOption = Annotated[
     typer.Option("--encoding", help="Decode input with this encoding (e.g. gbk) instead of UTF-8."),
 ]
 MaxBytesOption = Annotated[
-    int, typer.Option("--max-bytes", min=1, help="Refuse input files larger than this.")
+    int, typer.Option("--max-bytes", min=1, help="Refuse (skip) any one article larger than this.")
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, help="Score chunks in this many processes; output is identical.")
+]
+NoRecurseOption = Annotated[
+    bool, typer.Option("--no-recurse", help="Read only the top level of input directories.")
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress line and no summary on stderr.")
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine", help="local: this machine; dask: a Dask cluster (Parquet/JSON lines in, Parquet out)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", help="With --engine dask: the scheduler's address [default: a local cluster]."
+    ),
 ]
 
 
@@ -275,47 +337,101 @@ def predict_command(
     explain: ExplainOption = False,
     output: OutputOption = None,
     force: ForceOption = False,
+    resume: ResumeOption = False,
     strict: StrictOption = False,
     no_context: NoContextOption = False,
     text_column: TextColumnOption = "text",
     id_column: IdColumnOption = None,
+    title_column: TitleColumnOption = None,
+    keep_columns: KeepColumnsOption = None,
     encoding: EncodingOption = None,
     max_bytes: MaxBytesOption = 20_000_000,
+    jobs: JobsOption = 1,
+    no_recurse: NoRecurseOption = False,
+    quiet: QuietOption = False,
+    engine: EngineOption = Engine.local,
+    scheduler: SchedulerOption = None,
 ) -> None:
-    """Label each paragraph and tag each article.
+    """Label each paragraph and tag each article, streaming any number of inputs.
 
     Example: triage predict data/raw/004_26175a559591074b.txt --format table
     """
-    from triage.io import check_output_target
-    from triage.report import predict_records
+    from triage.batch import BatchRequest, ScoreOptions, run_batch
+    from triage.io import ReadOptions, check_output_target
+    from triage.outputs import format_for_output
 
-    if output is not None:
-        check_output_target(output, force)
-    chosen = output_format or (
-        OutputFormat.table if sys.stdout.isatty() and output is None else OutputFormat.jsonl
-    )
-    text = predict_records(
-        paths,
-        model_path=model,
-        output_format=chosen.value,
-        unit=unit.value,
-        threshold=threshold,
-        explain=explain,
-        context=not no_context,
-        text_column=text_column,
-        id_column=id_column,
+    kept = _kept_columns(keep_columns)
+    read_options = ReadOptions(
         encoding=encoding,
         max_bytes=max_bytes,
-        warn=_warner(strict),
+        text_column=text_column,
+        id_column=id_column,
+        title_column=title_column,
+        keep_columns=kept,
+        recurse=not no_recurse,
+        exclude=_written_by_this_run(output),
     )
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        from triage.io import write_output
+    score_options = ScoreOptions(unit.value, not no_context, threshold, explain)
+    if engine == Engine.dask:
+        from triage.distributed import run_dask
 
-        write_output(output, text, force)
-        say(f"wrote {output}")
+        if output is None:
+            raise UsageError("--engine dask needs -o DIRECTORY for its Parquet partitions")
+        run_dask(paths, output, model, read_options, score_options, scheduler=scheduler, force=force, say=say)
+        return
+    if scheduler is not None:
+        raise UsageError("--scheduler needs --engine dask")
+    chosen = format_for_output(output, output_format.value if output_format else None, sys.stdout.isatty())
+    if output is not None and not resume:
+        check_output_target(output, force)
+        _check_no_journal(output, force)
+    request = BatchRequest(
+        paths,
+        read_options,
+        score_options,
+        chosen,
+        output,
+        model,
+        force,
+        resume,
+        jobs,
+        show_progress=not quiet and sys.stderr.isatty(),
+    )
+    summary = run_batch(request, warn=_warner(strict), file_failed=_warner(strict, failure=True))
+    if not quiet:
+        say(summary.line(unit.value) + (f"; wrote {output}" if output else ""))
+    if summary.failed_files:
+        raise BadInput(
+            f"{len(summary.failed_files)} file(s) could not be read to the end: {summary.failed_files[0]}"
+        )
+
+
+def _kept_columns(value: str | None) -> tuple[str, ...]:
+    from triage.io import RESERVED_OUTPUT_KEYS
+
+    columns = tuple(column.strip() for column in (value or "").split(",") if column.strip())
+    clashing = [column for column in columns if column in RESERVED_OUTPUT_KEYS]
+    if clashing:
+        raise UsageError(f"--keep-columns {', '.join(clashing)}: triage's output already has such a field")
+    return columns
+
+
+def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
+    if output is None:
+        return ()
+    from triage.batch import JOURNAL_SUFFIX
+
+    return (output, output.with_name(output.name + JOURNAL_SUFFIX))
+
+
+def _check_no_journal(output: Path, force: bool) -> None:
+    from triage.batch import JOURNAL_SUFFIX
+
+    journal = output.with_name(output.name + JOURNAL_SUFFIX)
+    if journal.exists() and not force:
+        raise BadInput(
+            f"{journal} holds an interrupted run: add --resume to continue it, or --force to start over"
+        )
 
 
 @app.command("ingest")
@@ -366,11 +482,14 @@ def validate_command(data: DataOption = Path("data/labeled")) -> None:
         print(f"  {source:<9} {split:<6} {count}")
 
 
-def _warner(strict: bool):
+def _warner(strict: bool, failure: bool = False):
     def warn(message: str) -> None:
         if strict:
             raise BadInput(f"{message} (--strict)")
-        say(f"warning: {message}")
+        say(
+            f"{'error' if failure else 'warning'}: {message}"
+            + ("; going on with the other inputs" if failure else "")
+        )
 
     return warn
 

@@ -43,3 +43,12 @@ class QualityFloorNotMet(TriageError):
     """`triage evaluate --min-macro-f1` found the score below the floor."""
 
     exit_code = EXIT_QUALITY_FLOOR
+
+
+EXIT_INTERRUPTED = 130
+
+
+class Interrupted(TriageError):
+    """Ctrl-C during a batch: what was finished is kept (`--resume` continues it)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,7 +1,9 @@
 """Reading the inputs analysts feed `triage predict` and writing its outputs safely.
 
-Inputs: a `.txt` article, a directory of them, `-` for standard input, or a `.csv` /
-`.jsonl` file with one article (or paragraph) per row. Text is UTF-8 (a BOM is dropped),
+Inputs: a `.txt` article, `-` for standard input, a `.csv` / `.jsonl` (optionally
+gzipped) or `.parquet` file with one article (or paragraph) per row, an `.html` page (its
+main text by trafilatura), or a directory of any of them. Everything is streamed: a feed
+is never read whole, and `max_bytes` limits one article. Text is UTF-8 (a BOM is dropped),
 UTF-16/32 only when a BOM says so, anything else only with an explicit `encoding`: we never
 guess Latin-1, which turns any bytes into plausible-looking garbage.
 """
@@ -10,11 +12,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import json
+import os
+import re
 import sys
+import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
@@ -23,7 +30,10 @@ from triage.errors import BadInput
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
 DEFAULT_ID_COLUMN = "id"
-SUPPORTED_FORMATS = ".txt, a directory of .txt, .csv, .jsonl, or - for standard input"
+# Every output record carries this key (its value: OUTPUT_SCHEMA); readers use it to leave
+# triage's own outputs out of a directory.
+OUTPUT_SCHEMA_KEY = "triage_schema"
+OUTPUT_SCHEMA = 2
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -40,6 +50,11 @@ class InputRecord:
     id: str
     text: str
     title: str | None = None
+    columns: dict = field(default_factory=dict)  # --keep-columns, carried to the output
+    source: str | None = None  # the file it was read from
+    row: int | None = None  # its row or line in that file
+    lines_refer_to: str | None = None  # set when line spans count lines of extracted text
+    offset: int | None = None  # bytes of the source file read once this record was (progress)
 
 
 Warn = Callable[[str], None]
@@ -76,12 +91,19 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
 
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    try:
+    with _opening(path):
         size = path.stat().st_size
         if size > max_bytes:
             raise BadInput(f"{path}: {size:,} bytes is over --max-bytes {max_bytes:,}")
         with open(path, "rb") as stream:
             return stream.read(max_bytes + 1)
+
+
+@contextmanager
+def _opening(path: Path):
+    """The errors of opening a file, as one-line BadInput naming it."""
+    try:
+        yield
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -104,127 +126,397 @@ def read_stdin(encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) 
     return decode_bytes(data, "standard input", encoding)
 
 
+# --- inputs --------------------------------------------------------------------------------
+# Suffixes read, longest first so `.csv.gz` is not taken for `.gz`.
+INPUT_KINDS = {
+    ".jsonl.gz": "jsonl",
+    ".csv.gz": "csv",
+    ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "txt",
+}
+SUPPORTED_FORMATS = ".txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html/.htm, a directory of them, or - for standard input"
+EXTRACTED_TEXT = "extracted main text"  # what an HTML page's line spans count lines of
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How inputs are read: the CLI's reading options, in one place."""
+
+    encoding: str | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    text_column: str = "text"
+    id_column: str | None = None
+    title_column: str | None = None
+    keep_columns: tuple[str, ...] = ()
+    recurse: bool = True
+    exclude: tuple[Path, ...] = ()  # the -o target and its journal: never read back in
+
+
+def input_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix, kind in INPUT_KINDS.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
 def iter_inputs(
     paths: list[str],
     *,
     warn: Warn,
-    encoding: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    text_column: str = "text",
-    id_column: str | None = None,
+    options: ReadOptions | None = None,
+    file_failed: Warn | None = None,
+    **option_values,
 ) -> Iterator[InputRecord]:
-    """Every record of every path, in order; bad rows or files among many are warned about."""
+    """Every record of every path, in order, streamed.
+
+    A bad row is warned about and skipped. A file that breaks while it is read (a truncated
+    .gz, a corrupt Parquet file) goes to `file_failed` and the next file is read; without
+    `file_failed` it raises. Paths named on the command line must exist and be supported.
+    """
+    options = options or ReadOptions(**option_values)
     if not paths:
         raise BadInput("no input: give a file, a directory, or - for standard input")
     for name in paths:
         if name == "-":
-            text = read_stdin(encoding, max_bytes)
+            text = read_stdin(options.encoding, options.max_bytes)
             if not text.strip():
                 raise BadInput("standard input: no text")
             yield InputRecord("-", text)
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _directory_records(path, warn, encoding, max_bytes)
+            yield from _directory_records(path, warn, options, file_failed)
         elif not path.exists():
             raise BadInput(f"{path}: no such file or directory")
-        elif path.suffix.lower() == ".csv":
-            yield from _csv_records(path, warn, encoding, max_bytes, text_column, id_column)
-        elif path.suffix.lower() == ".jsonl":
-            yield from _jsonl_records(path, warn, encoding, max_bytes, text_column, id_column)
-        elif path.suffix.lower() in (".txt", ""):
-            text = read_text(path, encoding, max_bytes)
-            if not text.strip():
-                raise BadInput(f"{path}: empty or whitespace only")
-            yield InputRecord(str(path), text)
-        else:
+        elif input_kind(path) is None and path.suffix:
             raise BadInput(f"{path}: {path.suffix} files are not supported; use {SUPPORTED_FORMATS}")
+        else:
+            yield from _guarded(_file_records(path, warn, options), file_failed)
 
 
-def _directory_records(directory: Path, warn: Warn, encoding, max_bytes) -> Iterator[InputRecord]:
-    files = sorted(path for path in directory.iterdir() if path.is_file() and path.suffix.lower() == ".txt")
+def _guarded(records: Iterator[InputRecord], file_failed: Warn | None) -> Iterator[InputRecord]:
+    try:
+        yield from records
+    except BadFile as exc:
+        if file_failed is None:
+            raise
+        file_failed(str(exc))
+
+
+class BadFile(BadInput):
+    """A file that cannot be read on; the files after it can."""
+
+
+def _file_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+    kind = input_kind(path) or "txt"
+    if kind == "csv":
+        yield from _csv_records(path, warn, options)
+    elif kind == "jsonl":
+        yield from _jsonl_records(path, warn, options)
+    elif kind == "parquet":
+        yield from _parquet_records(path, warn, options)
+    elif kind == "html":
+        yield from _html_records(path, warn, options)
+    else:
+        text = read_text(path, options.encoding, options.max_bytes)
+        if not text.strip():
+            raise BadInput(f"{path}: empty or whitespace only")
+        yield InputRecord(
+            str(path), text, columns=_no_columns(options), source=str(path), offset=path.stat().st_size
+        )
+
+
+def _directory_records(
+    directory: Path, warn: Warn, options: ReadOptions, file_failed: Warn | None
+) -> Iterator[InputRecord]:
+    files, unsupported = directory_files(directory, options)
+    if unsupported:
+        shown = ", ".join(str(path) for path in unsupported[:10])
+        more = f" and {len(unsupported) - 10} more" if len(unsupported) > 10 else ""
+        warn(f"skipped {len(unsupported)} file(s) of unsupported types in {directory}: {shown}{more}")
     if not files:
-        raise BadInput(f"{directory}: no .txt articles in this directory")
+        raise BadInput(f"{directory}: no articles to read (looked for {', '.join(INPUT_KINDS)})")
     good = 0
     for path in files:
         try:
-            text = read_text(path, encoding, max_bytes)
+            for record in _guarded(_file_records(path, warn, options), file_failed):
+                good += 1
+                yield record
+        except BadFile:
+            raise
         except BadInput as exc:
-            warn(f"skipped {exc}")
-            continue
-        if not text.strip():
-            warn(f"skipped {path}: empty or whitespace only")
-            continue
-        good += 1
-        yield InputRecord(str(path), text)
+            message = str(exc)
+            warn(f"skipped {message}" if message.startswith(str(path)) else f"skipped {path}: {message}")
     if not good:
-        raise BadInput(f"{directory}: none of its {len(files)} .txt files could be read")
+        raise BadInput(f"{directory}: none of its {len(files)} files could be read")
 
 
-def _csv_records(
-    path: Path, warn: Warn, encoding, max_bytes, text_column, id_column
-) -> Iterator[InputRecord]:
-    text = read_text(path, encoding, max_bytes)
+def directory_files(directory: Path, options: ReadOptions) -> tuple[list[Path], list[Path]]:
+    """(files to read, files skipped for their type) under `directory`, in sorted order;
+    recursive unless `options.recurse` is off; the -o target, its journal and files that
+    triage wrote are left out."""
+    excluded = {path.resolve() for path in options.exclude}
+    readable, unsupported = [], []
+    for root, folders, names in os.walk(directory):
+        folders[:] = sorted(
+            folder
+            for folder in folders
+            if options.recurse and (Path(root) / folder).resolve() not in excluded
+        )
+        for name in sorted(names):
+            path = Path(root) / name
+            if path.resolve() in excluded:
+                continue
+            if input_kind(path) is None:
+                unsupported.append(path)
+            elif not written_by_triage(path):
+                readable.append(path)
+    return readable, unsupported
+
+
+def written_by_triage(path: Path) -> bool:
+    """True for an output file of `triage predict` (its records carry OUTPUT_SCHEMA_KEY)."""
+    kind = input_kind(path)
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        fields = reader.fieldnames or []
-        rows = list(reader)
-    except csv.Error as exc:
-        raise BadInput(f"{path}: not a readable CSV ({exc})") from None
-    if text_column not in fields:
-        raise BadInput(
-            f"{path}: no {text_column!r} column (columns: {', '.join(fields) or 'none'}); use --text-column"
-        )
-    if id_column is not None and id_column not in fields:
-        raise BadInput(
-            f"{path}: no {id_column!r} column (columns: {', '.join(fields) or 'none'}); use --id-column"
-        )
-    yield from _rows_to_records(path, rows, warn, text_column, id_column, first_row=1)
+        if kind in ("jsonl", "csv"):
+            with _open_binary(path) as stream:
+                head = stream.read(4096)
+            return OUTPUT_SCHEMA_KEY.encode() in head.split(b"\n", 1)[0]
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return OUTPUT_SCHEMA_KEY in pq.read_schema(path).names
+    except Exception:  # unreadable here: reading it later names the problem
+        return False
+    return False
 
 
-def _jsonl_records(
-    path: Path, warn: Warn, encoding, max_bytes, text_column, id_column
-) -> Iterator[InputRecord]:
-    text = read_text(path, encoding, max_bytes)
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+def _open_binary(path: Path):
+    """The file's bytes, gunzipped for .gz."""
+    with _opening(path):
+        if path.name.lower().endswith(".gz"):
+            return gzip.open(path, "rb")
+        return open(path, "rb")
+
+
+def _disk_position(stream) -> int | None:
+    """How many bytes of the file on disk a text stream has read (for progress)."""
+    binary = stream.buffer
+    raw_file = binary.fileobj if isinstance(binary, gzip.GzipFile) else binary
+    try:
+        return raw_file.tell()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _text_stream(path: Path, encoding: str | None):
+    """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8."""
+    binary = _open_binary(path)
+    head = binary.peek(4)[:4] if hasattr(binary, "peek") else b""
+    codec = encoding
+    if codec is None:
+        codec = next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8")
+    else:
         try:
-            row = json.loads(line)
-        except ValueError:
-            warn(f"skipped {path} line {number}: not valid JSON")
-            continue
-        if not isinstance(row, dict):
-            warn(f"skipped {path} line {number}: not a JSON object")
-            continue
-        rows.append((number, row))
-    if rows and all(text_column not in row for _, row in rows):
-        raise BadInput(f"{path}: no {text_column!r} field in any line; use --text-column")
-    if not rows:
-        raise BadInput(f"{path}: no JSON lines")
-    if id_column is not None and all(id_column not in row for _, row in rows):
-        raise BadInput(f"{path}: no {id_column!r} field in any line; use --id-column")
-    for number, row in rows:
-        yield from _rows_to_records(path, [row], warn, text_column, id_column, first_row=number, unit="line")
+            codecs.lookup(codec)
+        except LookupError:
+            binary.close()
+            raise BadInput(f"{path}: unknown encoding {codec!r}") from None
+    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
 
 
-def _rows_to_records(
-    path, rows, warn, text_column, id_column, first_row, unit="row"
-) -> Iterator[InputRecord]:
+@contextmanager
+def _reading(path: Path, what: str = "line"):
+    """Turn the errors of a stream that breaks part-way into BadFile naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise BadFile(f"{path}: not valid text in its encoding ({exc.reason}); pass --encoding") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise BadFile(f"{path}: truncated or corrupt gzip data ({exc})") from None
+    except OSError as exc:
+        raise BadFile(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _check_columns(path: Path, fields: list[str], options: ReadOptions, what: str = "column") -> None:
+    wanted = [(options.text_column, "--text-column")]
+    if options.id_column is not None:
+        wanted.append((options.id_column, "--id-column"))
+    if options.title_column is not None:
+        wanted.append((options.title_column, "--title-column"))
+    wanted += [(column, "--keep-columns") for column in options.keep_columns]
+    for column, option in wanted:
+        if column not in fields:
+            raise BadInput(
+                f"{path}: no {column!r} {what} (columns: {', '.join(fields) or 'none'}); use {option}"
+            )
+
+
+def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+    csv.field_size_limit(max(options.max_bytes, 1 << 17))
+    with _reading(path), _text_stream(path, options.encoding) as stream:
+        reader = csv.reader(stream)
+        try:
+            fields = next(reader, None) or []
+        except csv.Error as exc:
+            raise BadInput(f"{path}: not a readable CSV ({exc})") from None
+        fields = [field.lstrip("\ufeff") for field in fields]
+        _check_columns(path, fields, options)
+        seen: set[str] = set()
+        number = 0
+        while True:
+            try:
+                values = next(reader, None)
+            except csv.Error as exc:
+                raise BadFile(f"{path}: not a readable CSV after row {number} ({exc})") from None
+            if values is None:
+                break
+            number += 1
+            row = dict(zip(fields, values, strict=False))
+            record = _row_record(path, row, number, "row", warn, options, seen, _disk_position(stream))
+            if record is not None:
+                yield record
+
+
+def _jsonl_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
     seen: set[str] = set()
-    for offset, row in enumerate(rows):
-        number = first_row + offset
-        text = row.get(text_column)
-        record_id = str(row.get(id_column or DEFAULT_ID_COLUMN) or f"{path.name}:{number}")
-        if not isinstance(text, str) or not text.strip():
-            warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {text_column!r}")
-            continue
-        if record_id in seen:
-            warn(f"{path} {unit} {number}: duplicate id {record_id!r} (kept; outputs repeat it)")
+    checked = False
+    with _reading(path), _text_stream(path, options.encoding) as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                warn(f"skipped {path} line {number}: not valid JSON")
+                continue
+            if not isinstance(row, dict):
+                warn(f"skipped {path} line {number}: not a JSON object")
+                continue
+            if not checked:  # the first object stands for the file: its fields must be there
+                _check_columns(path, list(row), options, what="field")
+                checked = True
+            record = _row_record(path, row, number, "line", warn, options, seen, _disk_position(stream))
+            if record is not None:
+                yield record
+    if not checked:
+        raise BadInput(f"{path}: no JSON lines")
+
+
+def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise BadInput(f"{path}: reading Parquet needs pyarrow: pip install 'triage[batch]'") from None
+    try:
+        parquet = pq.ParquetFile(path)
+        fields = parquet.schema_arrow.names
+    except Exception as exc:  # pyarrow's errors: ArrowInvalid, OSError, ...
+        raise BadFile(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    _check_columns(path, fields, options)
+    wanted = [
+        column
+        for column in dict.fromkeys(
+            [options.text_column, options.id_column or DEFAULT_ID_COLUMN, options.title_column or "title"]
+            + list(options.keep_columns)
+        )
+        if column in fields
+    ]
+    seen: set[str] = set()
+    number = 0
+    size, total_rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
+    try:
+        for batch in parquet.iter_batches(batch_size=2048, columns=wanted):
+            for row in batch.to_pylist():
+                number += 1
+                offset = size * number // total_rows
+                record = _row_record(path, row, number, "row", warn, options, seen, offset)
+                if record is not None:
+                    yield record
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise BadFile(f"{path}: corrupt Parquet data after row {number} ({type(exc).__name__})") from None
+
+
+def _row_record(path, row, number, unit, warn, options: ReadOptions, seen, offset=None) -> InputRecord | None:
+    text = row.get(options.text_column)
+    record_id = str(row.get(options.id_column or DEFAULT_ID_COLUMN) or f"{path.name}:{number}")
+    if not isinstance(text, str) or not text.strip():
+        warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}")
+        return None
+    if len(text) > options.max_bytes and len(text.encode("utf-8")) > options.max_bytes:
+        warn(f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}")
+        return None
+    if record_id in seen:
+        warn(f"{path} {unit} {number}: duplicate id {record_id!r} (kept; outputs repeat it)")
+    if len(seen) < 1_000_000:  # duplicate-id warnings are best-effort past a million ids
         seen.add(record_id)
-        title = row.get("title") if isinstance(row.get("title"), str) and row.get("title").strip() else None
-        yield InputRecord(record_id, text, title)
+    title = row.get(options.title_column or "title")
+    title = title.strip() if isinstance(title, str) and title.strip() else None
+    columns = {column: _plain(row.get(column)) for column in options.keep_columns}
+    return InputRecord(record_id, text, title, columns, str(path), number, offset=offset)
+
+
+def _plain(value):
+    """A kept column's value as JSON can hold it (dates as ISO text)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _no_columns(options: ReadOptions) -> dict:
+    return {column: None for column in options.keep_columns}
+
+
+# --- HTML pages --------------------------------------------------------------------------------
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a page declares in a <meta> tag near its start (HTTP-style or HTML5)."""
+    match = _META_CHARSET.search(data[:8192])
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def _html_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+    data = read_bytes(path, options.max_bytes)
+    encoding = options.encoding
+    if encoding is None and not any(data.startswith(bom) for bom, _ in _BOMS):
+        encoding = declared_charset(data)
+    page = decode_bytes(data, str(path), encoding)
+    title, text = extract_main_text(page, path)
+    if not text.strip():
+        warn(f"{path}: no main text found in the page (navigation only?); no tags")
+        text = ""
+    yield InputRecord(
+        str(path),
+        text,
+        title,
+        _no_columns(options),
+        str(path),
+        lines_refer_to=EXTRACTED_TEXT,
+        offset=len(data),
+    )
+
+
+def extract_main_text(page: str, path: Path) -> tuple[str | None, str]:
+    """(title, main text) of an HTML page by trafilatura, one paragraph a line, for ingestion."""
+    try:
+        import trafilatura
+    except ImportError:
+        raise BadInput(f"{path}: reading HTML needs trafilatura: pip install 'triage[batch]'") from None
+    text = trafilatura.extract(page, include_comments=False, include_tables=False, favor_precision=True)
+    metadata = trafilatura.extract_metadata(page)
+    title = metadata.title if metadata is not None and metadata.title else None
+    return title, text or ""
 
 
 def check_output_target(path: Path | str, force: bool = False) -> None:
@@ -255,43 +547,67 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 OUTPUT_FORMATS = ("table", "jsonl", "csv")
 
 
+RESERVED_OUTPUT_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "tags",
+        "context",
+        "dropped_lines",
+        "mostly_foreign",
+        "near_duplicate_of",
+        "paragraphs",
+        "label",
+        "probabilities",
+        "needs_review",
+        "explanation",
+        "lines_refer_to",
+        "model",
+        "triage_version",
+        OUTPUT_SCHEMA_KEY,
+    }
+)
+
+
 def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit article` writes for one article."""
-    return {
-        "id": record.id,
-        "title": prediction.title,
-        "tags": prediction.tags,
-        "context": prediction.context,
-        "dropped_lines": len(prediction.dropped),
-        "mostly_foreign": prediction.mostly_foreign,
-        "paragraphs": [paragraph.to_dict() for paragraph in prediction.paragraphs],
-        "model": model_sha,
-        "triage_version": version,
-    }
+    data = {"id": record.id, **record.columns, "title": prediction.title, "tags": prediction.tags}
+    data.update(
+        context=prediction.context,
+        dropped_lines=len(prediction.dropped),
+        mostly_foreign=prediction.mostly_foreign,
+        near_duplicate_of=None,
+    )
+    if record.lines_refer_to:
+        data["lines_refer_to"] = record.lines_refer_to
+    data["paragraphs"] = [paragraph.to_dict() for paragraph in prediction.paragraphs]
+    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
 
 
 def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit paragraph` writes for one paragraph."""
     data = {
         "id": record.id,
+        **record.columns,
         "label": prediction.label,
         "probabilities": prediction.probabilities,
         "needs_review": prediction.needs_review,
     }
     if prediction.explanation is not None:
         data["explanation"] = prediction.explanation
-    return {**data, "model": model_sha, "triage_version": version}
+    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
 
 
 def to_jsonl(objects: list[dict]) -> str:
     return "".join(json.dumps(obj, ensure_ascii=False) + "\n" for obj in objects)
 
 
-def to_csv(objects: list[dict], labels: list[str]) -> str:
-    """One row per paragraph, with its article's id (for --unit paragraph: one row per input)."""
-    buffer = io.StringIO()
-    columns = [
+def flat_columns(labels: list[str], keep_columns: tuple[str, ...] = ()) -> list[str]:
+    """The columns of CSV and Parquet output: one row per paragraph."""
+    return [
         "id",
+        *keep_columns,
+        "title",
         "paragraph",
         "first_line",
         "last_line",
@@ -299,34 +615,57 @@ def to_csv(objects: list[dict], labels: list[str]) -> str:
         "needs_review",
         *[f"p_{label}" for label in labels],
         "tags",
+        *[f"tag_{label}" for label in labels],
+        "near_duplicate_of",
         "text",
         "model",
         "triage_version",
+        OUTPUT_SCHEMA_KEY,
     ]
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+
+
+def flat_rows(obj: dict, labels: list[str], keep_columns: tuple[str, ...] = ()) -> list[dict]:
+    """An output record as rows of `flat_columns` (a paragraph record is one row)."""
+    paragraphs = obj.get("paragraphs")
+    if paragraphs is None:  # a paragraph record
+        paragraphs = [{"index": 0, "text": "", **obj}]
+    tag_scores = {tag["label"]: tag["score"] for tag in obj.get("tags", [])}
+    shared = {
+        "id": obj["id"],
+        **{column: obj.get(column) for column in keep_columns},
+        "title": obj.get("title"),
+        "tags": ";".join(tag_scores),
+        **{f"tag_{label}": tag_scores.get(label) for label in labels},
+        "near_duplicate_of": obj.get("near_duplicate_of"),
+        "model": obj["model"],
+        "triage_version": obj["triage_version"],
+        OUTPUT_SCHEMA_KEY: obj.get(OUTPUT_SCHEMA_KEY, OUTPUT_SCHEMA),
+    }
+    rows = []
+    for paragraph in paragraphs:
+        lines = paragraph.get("lines") or [None, None]
+        rows.append(
+            {
+                **shared,
+                "paragraph": paragraph.get("index", 0),
+                "first_line": lines[0],
+                "last_line": lines[1],
+                "label": paragraph["label"],
+                "needs_review": paragraph["needs_review"],
+                **{f"p_{label}": paragraph["probabilities"][label] for label in labels},
+                "text": paragraph.get("text", ""),
+            }
+        )
+    return rows
+
+
+def to_csv(objects: list[dict], labels: list[str], keep_columns: tuple[str, ...] = ()) -> str:
+    """One row per paragraph, with its article's id (for --unit paragraph: one row per input)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=flat_columns(labels, keep_columns), lineterminator="\n")
     writer.writeheader()
     for obj in objects:
-        paragraphs = obj.get("paragraphs")
-        if paragraphs is None:  # a paragraph record
-            paragraphs = [{"index": 0, "text": "", **obj}]
-        tags = ";".join(tag["label"] for tag in obj.get("tags", []))
-        for paragraph in paragraphs:
-            lines = paragraph.get("lines") or [None, None]
-            writer.writerow(
-                {
-                    "id": obj["id"],
-                    "paragraph": paragraph.get("index", 0),
-                    "first_line": lines[0],
-                    "last_line": lines[1],
-                    "label": paragraph["label"],
-                    "needs_review": paragraph["needs_review"],
-                    **{f"p_{label}": paragraph["probabilities"][label] for label in labels},
-                    "tags": tags,
-                    "text": paragraph.get("text", ""),
-                    "model": obj["model"],
-                    "triage_version": obj["triage_version"],
-                }
-            )
+        writer.writerows(flat_rows(obj, labels, keep_columns))
     return buffer.getvalue()
 
 

@@ -7,18 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from triage import __version__
 from triage.corpus import DEFAULT_MANIFEST, LABELS, load_labeled, load_manifest
 from triage.errors import BadInput
-from triage.io import (
-    DEFAULT_MAX_BYTES,
-    article_record,
-    iter_inputs,
-    paragraph_record,
-    to_csv,
-    to_jsonl,
-    to_table,
-)
+from triage.io import DEFAULT_MAX_BYTES
 from triage.predict import load_model
 
 
@@ -146,46 +137,25 @@ def predict_records(
     max_bytes: int = DEFAULT_MAX_BYTES,
     warn: Callable[[str], None] = lambda m: None,
 ) -> str:
-    """Read every input, predict, and return the formatted output."""
-    records = list(
-        iter_inputs(
-            paths,
-            warn=warn,
-            encoding=encoding,
-            max_bytes=max_bytes,
-            text_column=text_column,
-            id_column=id_column,
-        )
-    )
-    if not records:
-        raise BadInput("no readable input")
-    model = load_model(model_path)
-    objects = []
-    if unit == "paragraph":
-        predictions = model.predict_paragraphs([record.text.strip() for record in records], explain=explain)
-        objects = [
-            paragraph_record(r, p, model.short_sha, __version__)
-            for r, p in zip(records, predictions, strict=True)
-        ]
-    else:
-        from triage.ingestion import ingest
+    """Read every input, predict, and return the formatted output as one string (for small
+    inputs; `batch.run_batch` streams any size)."""
+    import io
 
-        for record in records:
-            article = ingest(record.text)
-            if record.title and not article.title:
-                article = type(article)(record.title, None, article.paragraphs, article.dropped)
-            prediction = model.predict_ingested(
-                article, context=context, threshold=threshold, explain=explain
-            )
-            if prediction.mostly_foreign:
-                warn(
-                    f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
-                )
-            elif not prediction.paragraphs:
-                warn(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
-            objects.append(article_record(record, prediction, model.short_sha, __version__))
-    if output_format == "csv":
-        return to_csv(objects, model.labels)
-    if output_format == "table":
-        return to_table(objects, explain)
-    return to_jsonl(objects)
+    from triage.batch import BatchRequest, ScoreOptions, run_batch
+    from triage.io import ReadOptions
+
+    read_options = ReadOptions(
+        encoding=encoding, max_bytes=max_bytes, text_column=text_column, id_column=id_column
+    )
+    request = BatchRequest(
+        list(paths),
+        read_options,
+        ScoreOptions(unit, context, threshold, explain),
+        output_format,
+        model_path=model_path,
+    )
+    buffer = io.StringIO()
+    summary = run_batch(request, warn=warn, file_failed=warn, stdout=buffer)
+    if not summary.records:
+        raise BadInput("no readable input")
+    return buffer.getvalue()

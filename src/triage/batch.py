@@ -1,0 +1,583 @@
+"""Streaming records through the model in chunks: the engine behind `triage predict`.
+
+Records are read lazily, scored a chunk at a time (in this process, or in `jobs` worker
+processes that keep input order), and written as they come. With an output file, each
+finished chunk first goes to a journal beside it, `OUT.partial/` (numbered JSONL parts
+and a manifest that is the commit point); the target appears only when the run completes,
+assembled from the parts, and `resume=True` continues an interrupted run from the journal:
+every input row exactly once, nothing lost or written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage import __version__
+from triage.atomic import atomic_write_bytes, atomic_write_text
+from triage.errors import BadInput, Interrupted
+from triage.io import (
+    OUTPUT_SCHEMA,
+    InputRecord,
+    ReadOptions,
+    article_record,
+    iter_inputs,
+    paragraph_record,
+)
+from triage.outputs import open_writer
+
+JOURNAL_SUFFIX = ".partial"
+CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
+CHUNK_CHARACTERS = 2_000_000  # ... or fewer when they are long
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """What `triage predict` computes for each record."""
+
+    unit: str = "article"
+    context: bool = True
+    threshold: float | None = None
+    explain: bool = False
+
+
+@dataclass
+class BatchSummary:
+    """Counts of a run, for its closing line (kept in the journal across --resume)."""
+
+    records: int = 0
+    skipped: int = 0
+    near_duplicates: int = 0
+    tags: Counter = field(default_factory=Counter)
+    failed_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # this process's share of the run
+
+    def line(self, unit: str) -> str:
+        seconds = self.seconds
+        noun = "articles" if unit == "article" else "paragraphs"
+        tags = ", ".join(f"{label} {count}" for label, count in self.tags.most_common()) or "none"
+        duplicates = (
+            f", {self.near_duplicates} near-duplicate(s) counted once" if self.near_duplicates else ""
+        )
+        failed = f", {len(self.failed_files)} file(s) failed" if self.failed_files else ""
+        what = "tags" if unit == "article" else "labels"
+        return (
+            f"triaged {self.records:,} {noun} in {seconds:.1f}s ({self.records / max(seconds, 1e-9):,.0f}/s)"
+            f"; skipped {self.skipped}{failed}{duplicates}; {what}: {tags}"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "records": self.records,
+            "skipped": self.skipped,
+            "near_duplicates": self.near_duplicates,
+            "tags": dict(self.tags),
+            "failed_files": self.failed_files,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BatchSummary:
+        return cls(
+            values["records"],
+            values["skipped"],
+            values["near_duplicates"],
+            Counter(values["tags"]),
+            list(values["failed_files"]),
+        )
+
+
+# --- scoring ------------------------------------------------------------------------------------
+def score_records(model, records: list[InputRecord], options: ScoreOptions) -> tuple[list[dict], list[str]]:
+    """(output records, warnings) for a chunk of input records, in order."""
+    from triage.ingestion import ingest
+
+    warnings: list[str] = []
+    if options.unit == "paragraph":
+        predictions = model.predict_paragraphs(
+            [record.text.strip() for record in records], explain=options.explain
+        )
+        outputs = [
+            paragraph_record(record, prediction, model.short_sha, __version__)
+            for record, prediction in zip(records, predictions, strict=True)
+        ]
+        return outputs, warnings
+    outputs = []
+    for record in records:
+        article = ingest(record.text)
+        if record.title and not article.title:
+            article = type(article)(record.title, None, article.paragraphs, article.dropped)
+        prediction = model.predict_ingested(
+            article, context=options.context, threshold=options.threshold, explain=options.explain
+        )
+        if prediction.mostly_foreign:
+            warnings.append(
+                f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
+            )
+        elif not prediction.paragraphs and record.text.strip():
+            warnings.append(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
+        outputs.append(article_record(record, prediction, model.short_sha, __version__))
+    return outputs, warnings
+
+
+_WORKER_MODELS: dict[str, object] = {}
+
+
+def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions):
+    """A worker process loads the model once and keeps it for every chunk it is given."""
+    from triage.predict import load_model
+
+    if model_path not in _WORKER_MODELS:
+        _WORKER_MODELS[model_path] = load_model(model_path)
+    return score_records(_WORKER_MODELS[model_path], records, options)
+
+
+def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
+    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or CHUNK_RECORDS)
+    chunk: list[InputRecord] = []
+    characters = 0
+    for record in records:
+        chunk.append(record)
+        characters += len(record.text)
+        if len(chunk) >= size or characters >= CHUNK_CHARACTERS:
+            yield chunk
+            chunk, characters = [], 0
+    if chunk:
+        yield chunk
+
+
+def scored_chunks(
+    model, model_path: Path, chunks: Iterable[list[InputRecord]], options: ScoreOptions, jobs: int
+):
+    """(input chunk, outputs, warnings) per chunk, in input order, over `jobs` processes."""
+    if jobs <= 1:
+        for chunk in chunks:
+            yield (chunk, *score_records(model, chunk, options))
+        return
+    from joblib import Parallel, delayed
+
+    pending: list[list[InputRecord]] = []
+
+    def remembered(source):
+        for chunk in source:
+            pending.append(chunk)
+            yield delayed(_score_in_worker)(str(model_path), chunk, options)
+
+    parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
+    for outputs, warnings in parallel(remembered(chunks)):
+        yield (pending.pop(0), outputs, warnings)
+
+
+# --- near-duplicate articles within a run ------------------------------------------------------
+SAMPLE_EVERY = 4  # a 3-gram is indexed when its hash is divisible by this (a stable sample)
+INDEX_LIMIT = 2_000_000  # sampled 3-grams remembered; past it new articles are checked, not added
+
+
+class NearDuplicates:
+    """The split's near-duplicate measure (corpus.py: word 3-gram containment >= 0.3) between
+    each article and those before it in the run, on a stable 1-in-4 sample of 3-grams so the
+    index stays small. Order decides: the first copy is the original."""
+
+    def __init__(self):
+        from triage.corpus import NEAR_DUPLICATE_MIN_SHARED, NEAR_DUPLICATE_THRESHOLD
+
+        self.threshold = NEAR_DUPLICATE_THRESHOLD
+        self.min_shared = max(2, NEAR_DUPLICATE_MIN_SHARED // SAMPLE_EVERY)
+        self.index: dict[int, int] = {}
+        self.sizes: list[int] = []
+        self.ids: list[str] = []
+
+    @staticmethod
+    def signature(text: str) -> set[int]:
+        words = re.findall(r"\w+", text.lower())
+        grams = (" ".join(words[i : i + 3]).encode() for i in range(max(len(words) - 2, 0)))
+        return {h for h in map(zlib.crc32, grams) if h % SAMPLE_EVERY == 0}
+
+    def original_of(self, record_id: str, text: str) -> str | None:
+        """The id of an earlier article this one nearly duplicates, or None; remembers it."""
+        signature = self.signature(text)
+        shared = Counter(self.index[h] for h in signature if h in self.index)
+        original = None
+        for article, count in shared.most_common():
+            if (
+                count >= self.min_shared
+                and count / max(min(len(signature), self.sizes[article]), 1) >= self.threshold
+            ):
+                original = self.ids[article]
+                break
+        if original is None and len(self.index) < INDEX_LIMIT:
+            number = len(self.ids)
+            self.ids.append(record_id)
+            self.sizes.append(len(signature))
+            for h in signature:
+                self.index.setdefault(h, number)
+        return original
+
+
+def article_text(record: dict) -> str:
+    return "\n".join(paragraph["text"] for paragraph in record.get("paragraphs", []))
+
+
+# --- the journal ---------------------------------------------------------------------------------
+class Journal:
+    """`OUT.partial/`: numbered JSONL parts of finished chunks and `manifest.json`, written
+    after each part (atomically: the commit point). A part the manifest does not list is
+    rewritten on resume."""
+
+    def __init__(self, target: Path):
+        self.target = target
+        self.directory = target.with_name(target.name + JOURNAL_SUFFIX)
+        self.manifest_path = self.directory / "manifest.json"
+        self.manifest: dict = {}
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists()
+
+    def start(self, fingerprint: dict) -> None:
+        try:
+            if self.directory.exists():
+                shutil.rmtree(self.directory)
+            self.directory.mkdir()
+            self.manifest = {
+                "triage_schema": OUTPUT_SCHEMA,
+                "fingerprint": fingerprint,
+                "inputs_done": 0,
+                "parts": [],
+            }
+            self._commit()
+        except OSError as exc:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise BadInput(f"{self.directory}: cannot write the journal ({exc.strerror or exc})") from None
+
+    def reopen(self, fingerprint: dict) -> None:
+        try:
+            self.manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInput(
+                f"{self.manifest_path}: unreadable journal ({exc}); start over with --force"
+            ) from None
+        if self.manifest.get("fingerprint") != fingerprint:
+            changed = sorted(
+                key
+                for key in set(fingerprint) | set(self.manifest.get("fingerprint", {}))
+                if fingerprint.get(key) != self.manifest.get("fingerprint", {}).get(key)
+            )
+            raise BadInput(
+                f"{self.directory}: the interrupted run had other {', '.join(changed)}; "
+                "rerun it as it was, or start over with --force"
+            )
+        for part in self.manifest["parts"]:
+            if not (self.directory / part["name"]).is_file():
+                raise BadInput(f"{self.directory}: part {part['name']} is missing; start over with --force")
+
+    @property
+    def inputs_done(self) -> int:
+        return int(self.manifest["inputs_done"])
+
+    def add(self, outputs: list[dict], inputs_done: int, summary: BatchSummary) -> None:
+        name = f"part-{len(self.manifest['parts']) + 1:06d}.jsonl"
+        data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in outputs).encode()
+        try:
+            atomic_write_bytes(self.directory / name, data)
+            manifest = {
+                **self.manifest,
+                "parts": [*self.manifest["parts"], {"name": name, "records": len(outputs)}],
+                "inputs_done": inputs_done,
+                "summary": summary.to_dict(),
+            }
+            atomic_write_text(self.manifest_path, json.dumps(manifest, indent=1) + "\n")
+        except OSError as exc:
+            raise BadInput(
+                f"{self.directory}: cannot write the journal ({exc.strerror or exc}); the work finished "
+                "before this chunk is kept (run again with --resume)"
+            ) from None
+        self.manifest = manifest
+
+    def records(self) -> Iterator[dict]:
+        for part in self.manifest["parts"]:
+            with open(self.directory / part["name"], encoding="utf-8") as stream:
+                for line in stream:
+                    yield json.loads(line)
+
+    def _commit(self) -> None:
+        atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=1) + "\n")
+
+    def assemble(self, output_format: str, labels: list[str], keep_columns, explain: bool) -> None:
+        """Write the target from the parts: a temporary file, fsynced, renamed into place."""
+        temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.tmp")
+        try:
+            if output_format == "parquet":
+                writer = open_writer("parquet", temporary, labels=labels, keep_columns=keep_columns)
+                self._pour(writer)
+            else:
+                with open(temporary, "w", encoding="utf-8", newline="") as stream:
+                    writer = open_writer(
+                        output_format, stream, labels=labels, keep_columns=keep_columns, explain=explain
+                    )
+                    self._pour(writer)
+                    stream.flush()
+                    os.fsync(stream.fileno())
+            _replace(temporary, self.target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise BadInput(
+                f"-o {self.target}: cannot write ({exc.strerror or exc}); nothing there was changed, "
+                f"and the finished work is kept in {self.directory} (run again with --resume)"
+            ) from None
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _pour(self, writer) -> None:
+        batch: list[dict] = []
+        for record in self.records():
+            batch.append(record)
+            if len(batch) >= CHUNK_RECORDS:
+                writer.write(batch)
+                batch = []
+        writer.write(batch)
+        writer.finish()
+
+
+def _replace(source: Path, target: Path) -> None:
+    """The commit of the output file (a function of its own so tests can make it fail)."""
+    os.replace(source, target)
+
+
+def input_fingerprint(paths: list[str], read_options: ReadOptions) -> str:
+    """A digest of every input file's path, size and modification time: resume refuses
+    inputs that changed."""
+    import hashlib
+
+    from triage.io import directory_files
+
+    digest = hashlib.sha256()
+    for name in paths:
+        path = Path(name)
+        files = directory_files(path, read_options)[0] if path.is_dir() else [path]
+        for file in files:
+            stat = file.stat()
+            digest.update(f"{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+# --- progress -------------------------------------------------------------------------------------
+class Progress:
+    """Rows, rows/s and an ETA on stderr, at most twice a second; silent when off."""
+
+    def __init__(self, enabled: bool, total_bytes: int | None, stream=sys.stderr):
+        self.enabled, self.total_bytes, self.stream = enabled, total_bytes, stream
+        self.started = self.last = time.monotonic()
+        self.done_bytes = 0
+        self.current_source: str | None = None
+        self.source_sizes: dict[str, int] = {}
+
+    def update(self, rows: int, last_record: InputRecord | None) -> None:
+        if not self.enabled:
+            return
+        if last_record is not None and last_record.source:
+            if last_record.source != self.current_source:
+                if self.current_source is not None:
+                    self.done_bytes += self.source_sizes.get(self.current_source, 0)
+                self.current_source = last_record.source
+                try:
+                    self.source_sizes[last_record.source] = Path(last_record.source).stat().st_size
+                except OSError:
+                    self.source_sizes[last_record.source] = 0
+            position = self.done_bytes + (last_record.offset or 0)
+        else:
+            position = None
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        elapsed = now - self.started
+        text = f"\r{rows:,} rows  {rows / max(elapsed, 1e-9):,.0f} rows/s"
+        if position and self.total_bytes:
+            fraction = min(position / self.total_bytes, 1.0)
+            remaining = elapsed * (1 - fraction) / max(fraction, 1e-9)
+            text += f"  {fraction:.0%}  ETA {int(remaining // 60)}:{int(remaining % 60):02d}"
+        self.stream.write(text + "   ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None:
+    from triage.io import directory_files
+
+    total = 0
+    for name in paths:
+        if name == "-":
+            return None
+        path = Path(name)
+        files = directory_files(path, read_options)[0] if path.is_dir() else [path]
+        total += sum(file.stat().st_size for file in files)
+    return total
+
+
+# --- the run -------------------------------------------------------------------------------------
+@dataclass
+class BatchRequest:
+    """One `triage predict` run: what to read, how to score it, where it goes."""
+
+    paths: list[str]
+    read_options: ReadOptions
+    score_options: ScoreOptions
+    output_format: str
+    output: Path | None = None
+    model_path: Path | None = None
+    force: bool = False
+    resume: bool = False
+    jobs: int = 1
+    show_progress: bool = False
+
+
+def run_batch(
+    request: BatchRequest,
+    *,
+    warn: Callable[[str], None],
+    file_failed: Callable[[str], None],
+    stdout=None,
+) -> BatchSummary:
+    """Read, score and write every record of `request`; returns the counts. Raises
+    Interrupted (with the journal kept) on Ctrl-C."""
+    from triage.predict import default_model_path, load_model
+
+    model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
+    model = load_model(model_path)
+    options = request.score_options
+    journal = Journal(request.output) if request.output is not None else None
+    summary, skip = BatchSummary(), 0
+    if journal is not None:
+        fingerprint = {
+            "inputs": [str(Path(p).resolve()) if p != "-" else "-" for p in request.paths],
+            "input files": input_fingerprint(request.paths, request.read_options)
+            if "-" not in request.paths
+            else "-",
+            "options": {
+                **options.__dict__,
+                "format": request.output_format,
+                **_read_fingerprint(request.read_options),
+            },
+            "model": model.card["model_file"]["sha256"],
+        }
+        if request.resume:
+            if "-" in request.paths:
+                raise BadInput("--resume cannot re-read standard input; give files")
+            if not journal.exists():
+                raise BadInput(
+                    f"--resume: no interrupted run to continue ({journal.directory} does not exist)"
+                )
+            if request.output.exists() and not request.force:
+                raise BadInput(f"-o {request.output}: already exists (use --force to replace it)")
+            journal.reopen(fingerprint)
+            skip = journal.inputs_done
+            summary = BatchSummary.from_dict(journal.manifest.get("summary") or BatchSummary().to_dict())
+        else:
+            journal.start(fingerprint)
+
+    muted = {"on": skip > 0}
+
+    def counted_warn(message: str) -> None:
+        if muted["on"]:
+            return
+        if message.startswith("skipped"):
+            summary.skipped += 1
+        warn(message)
+
+    def failed(message: str) -> None:
+        if muted["on"]:
+            return
+        summary.failed_files.append(message)
+        file_failed(message)
+
+    records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
+    records = _skipping(records, skip, muted)
+    duplicates = NearDuplicates() if options.unit == "article" else None
+    if duplicates is not None and journal is not None and skip:
+        for record in journal.records():
+            duplicates.original_of(record["id"], article_text(record))
+
+    writer = None
+    if journal is None:
+        writer = open_writer(
+            request.output_format,
+            stdout or sys.stdout,
+            labels=model.labels,
+            keep_columns=request.read_options.keep_columns,
+            explain=options.explain,
+        )
+    total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
+    progress = Progress(request.show_progress, total)
+    inputs_done = skip
+    started = time.monotonic()
+    try:
+        for chunk, outputs, warnings in scored_chunks(
+            model, model_path, chunked(records), options, request.jobs
+        ):
+            for message in warnings:
+                counted_warn(message)
+            _account(outputs, duplicates, summary)
+            inputs_done += len(chunk)
+            if journal is not None:
+                journal.add(outputs, inputs_done, summary)
+            else:
+                writer.write(outputs)
+            progress.update(summary.records, chunk[-1])
+        progress.close()
+        if journal is not None:
+            journal.assemble(
+                request.output_format, model.labels, request.read_options.keep_columns, options.explain
+            )
+        else:
+            writer.finish()
+    except KeyboardInterrupt:
+        progress.close()
+        where = (
+            f"; run the same command with --resume to continue from {journal.directory}" if journal else ""
+        )
+        raise Interrupted(f"interrupted after {inputs_done:,} input records{where}") from None
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _read_fingerprint(read_options: ReadOptions) -> dict:
+    values = dict(read_options.__dict__)
+    values.pop("exclude", None)
+    values["keep_columns"] = list(values["keep_columns"])
+    return values
+
+
+def _skipping(records: Iterator[InputRecord], count: int, muted: dict) -> Iterator[InputRecord]:
+    """Pass over the first `count` records (a resumed run's finished part), quietly."""
+    for number, record in enumerate(records):
+        if number >= count:
+            muted["on"] = False
+            yield record
+        elif number == count - 1:
+            muted["on"] = False
+    muted["on"] = False
+
+
+def _account(outputs: list[dict], duplicates: NearDuplicates | None, summary: BatchSummary) -> None:
+    for record in outputs:
+        summary.records += 1
+        if duplicates is not None:
+            record["near_duplicate_of"] = duplicates.original_of(record["id"], article_text(record))
+            if record["near_duplicate_of"] is not None:
+                summary.near_duplicates += 1
+                continue
+        if "tags" in record:
+            summary.tags.update(tag["label"] for tag in record["tags"])
+        else:
+            summary.tags[record["label"]] += 1
