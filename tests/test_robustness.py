@@ -234,7 +234,7 @@ def _fail_with(failure):
     [
         ("triage.batch._replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
         (
-            "triage.outputs.JsonlWriter.write",
+            "shutil.copyfileobj",
             OSError(errno.ENOSPC, "No space left on device"),
             "No space left",
         ),

@@ -116,15 +116,26 @@ class FastTfidfVectorizer(TfidfVectorizer):
         return document.lower()
 
     def _counts_matrix(self, rows: np.ndarray, columns: np.ndarray, n_documents: int):
-        """Counts as scikit-learn's _count_vocab leaves them: CSR, duplicates summed, sorted."""
-        counts = sp.csr_array(
-            (np.ones(len(columns), dtype=self.dtype), (rows, columns)),
-            shape=(n_documents, len(self.vocabulary_)),
-            dtype=self.dtype,
+        """Counts as scikit-learn's _count_vocab leaves them: CSR, duplicates summed, indices
+        sorted. One sort of (row, column) keys does all three (faster than scipy's per-row
+        sort of the unsummed matrix)."""
+        n_features = len(self.vocabulary_)
+        keys = rows.astype(np.int64) * n_features + columns
+        keys.sort()
+        first = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, len(keys))).astype(self.dtype)
+        distinct = keys[starts]
+        indptr = np.zeros(n_documents + 1, dtype=np.int64)
+        np.cumsum(np.bincount(distinct // n_features, minlength=n_documents), out=indptr[1:])
+        index_type = np.int32 if len(distinct) < np.iinfo(np.int32).max else np.int64
+        counts_matrix = sp.csr_array(
+            (counts, (distinct % n_features).astype(index_type), indptr.astype(index_type)),
+            shape=(n_documents, n_features),
         )
-        counts.sum_duplicates()
-        counts.sort_indices()
-        return counts
+        counts_matrix.has_sorted_indices = True
+        return counts_matrix
 
     # --- character n-grams within word boundaries ----------------------------------------
     def _char_wb_counts(self, documents: list[str]):
