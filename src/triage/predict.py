@@ -178,7 +178,9 @@ def _term(feature_name: str) -> str:
 
 
 def _rounded(labels, row) -> dict[str, float]:
-    return {label: round(float(value), 4) for label, value in zip(labels, row, strict=True)}
+    return dict(
+        zip(labels, [round(value, 4) for value in np.asarray(row, dtype=float).tolist()], strict=True)
+    )
 
 
 def load_model(path: Path | str | None = None) -> TriageModel:
