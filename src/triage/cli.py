@@ -59,6 +59,7 @@ class OutputFormat(StrEnum):
     table = "table"
     jsonl = "jsonl"
     csv = "csv"
+    html = "html"
 
 
 class Unit(StrEnum):
@@ -218,7 +219,7 @@ FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
         "--format",
-        help="table (people; default on a terminal), jsonl (default otherwise) or csv.",
+        help="table (people; default on a terminal), jsonl (default otherwise), csv, or html (one self-contained page; use with -o).",
         show_default=False,
     ),
 ]

@@ -252,7 +252,7 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-OUTPUT_FORMATS = ("table", "jsonl", "csv")
+OUTPUT_FORMATS = ("table", "jsonl", "csv", "html")
 
 
 def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:

@@ -188,4 +188,8 @@ def predict_records(
         return to_csv(objects, model.labels)
     if output_format == "table":
         return to_table(objects, explain)
+    if output_format == "html":
+        from triage.html import render_report as render_html_report
+
+        return render_html_report(objects, model.labels)
     return to_jsonl(objects)
