@@ -160,30 +160,9 @@ def predict_records(
     if not records:
         raise BadInput("no readable input")
     model = load_model(model_path)
-    objects = []
-    if unit == "paragraph":
-        predictions = model.predict_paragraphs([record.text.strip() for record in records], explain=explain)
-        objects = [
-            paragraph_record(r, p, model.short_sha, __version__)
-            for r, p in zip(records, predictions, strict=True)
-        ]
-    else:
-        from triage.ingestion import ingest
-
-        for record in records:
-            article = ingest(record.text)
-            if record.title and not article.title:
-                article = type(article)(record.title, None, article.paragraphs, article.dropped)
-            prediction = model.predict_ingested(
-                article, context=context, threshold=threshold, explain=explain
-            )
-            if prediction.mostly_foreign:
-                warn(
-                    f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
-                )
-            elif not prediction.paragraphs:
-                warn(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
-            objects.append(article_record(record, prediction, model.short_sha, __version__))
+    objects = predict_objects(
+        model, records, unit=unit, threshold=threshold, explain=explain, context=context, warn=warn
+    )
     if output_format == "csv":
         return to_csv(objects, model.labels)
     if output_format == "table":
@@ -193,3 +172,39 @@ def predict_records(
 
         return render_html_report(objects, model.labels)
     return to_jsonl(objects)
+
+
+def predict_objects(
+    model,
+    records: list,
+    *,
+    unit: str = "article",
+    threshold: float | None = None,
+    explain: bool = False,
+    context: bool = True,
+    warn: Callable[[str], None] = lambda m: None,
+) -> list[dict]:
+    """The output record of each input record (what one `--format jsonl` line holds), with a
+    model already loaded: the CLI and the web page share it."""
+    objects = []
+    if unit == "paragraph":
+        predictions = model.predict_paragraphs([record.text.strip() for record in records], explain=explain)
+        return [
+            paragraph_record(r, p, model.short_sha, __version__)
+            for r, p in zip(records, predictions, strict=True)
+        ]
+    from triage.ingestion import ingest
+
+    for record in records:
+        article = ingest(record.text)
+        if record.title and not article.title:
+            article = type(article)(record.title, None, article.paragraphs, article.dropped)
+        prediction = model.predict_ingested(article, context=context, threshold=threshold, explain=explain)
+        if prediction.mostly_foreign:
+            warn(
+                f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
+            )
+        elif not prediction.paragraphs:
+            warn(f"{record.id}: ingestion kept no paragraphs (all page furniture?); no tags")
+        objects.append(article_record(record, prediction, model.short_sha, __version__))
+    return objects
