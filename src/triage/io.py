@@ -281,6 +281,8 @@ def paragraph_record(record: InputRecord, prediction, model_sha: str, version: s
     }
     if prediction.explanation is not None:
         data["explanation"] = prediction.explanation
+    if prediction.runner_up is not None:
+        data["runner_up"] = prediction.runner_up
     return {**data, "model": model_sha, "triage_version": version}
 
 

@@ -32,7 +32,7 @@ def _paragraph_lines(obj: dict, explain: bool) -> list[str]:
     review = f"  {REVIEW_WORD}" if obj["needs_review"] else ""
     lines = [f"{obj['id']}: {obj['label']} {obj['probabilities'][obj['label']]:.2f}{review}"]
     if explain and obj.get("explanation"):
-        lines.append("    terms: " + _terms(obj))
+        lines += _explanation_lines(obj, "    ")
     return lines
 
 
@@ -55,7 +55,7 @@ def _article_lines(obj: dict, explain: bool, width: int) -> list[str]:
         prefix = f"   {paragraph['index']:>3} {paragraph['label']:<18} {probability:.2f}{review} "
         lines.append(prefix + _cut(paragraph["text"], max(width - len(prefix), MIN_TEXT_WIDTH)))
         if explain and paragraph.get("explanation"):
-            lines.append("       terms: " + _terms(paragraph))
+            lines += _explanation_lines(paragraph, "       ")
     lines.append("")
     return lines
 
@@ -90,8 +90,16 @@ def _legend(objects: list[dict]) -> list[str]:
     return legend
 
 
-def _terms(paragraph: dict) -> str:
-    return ", ".join(term["term"] for term in paragraph["explanation"])
+def _explanation_lines(paragraph: dict, indent: str) -> list[str]:
+    lines = [indent + "terms: " + _terms(paragraph["explanation"])]
+    if paragraph.get("runner_up"):
+        runner_up = paragraph["runner_up"]
+        lines.append(f"{indent}why not {runner_up['label']}: " + (_terms(runner_up["terms"]) or "no term"))
+    return lines
+
+
+def _terms(terms: list[dict]) -> str:
+    return ", ".join(term["term"] for term in terms)
 
 
 def _cut(text: str, width: int) -> str:
