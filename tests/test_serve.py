@@ -139,3 +139,17 @@ def test_triage_help_does_not_import_the_web_stack():
     code = "import sys; from triage.cli import main; main(['--help']); print(sorted(m for m in ('fastapi', 'uvicorn', 'jinja2') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_serve_refuses_a_missing_model_and_a_port_in_use_in_one_line(capsys, trained):
+    import socket
+
+    assert main(["serve", "--model", "missing.json"]) == 4
+    assert capsys.readouterr().err.startswith("error: no model at")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", str(trained.model_path), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1

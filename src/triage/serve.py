@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from triage.errors import BadInput, TriageError
+from triage.errors import BadInput, TriageError, UsageError
 from triage.html import render_report, template_environment
 from triage.io import iter_inputs
 from triage.predict import TriageModel, load_model
@@ -197,6 +197,22 @@ def _page(labels: list[str], objects=(), *, message=None, warnings=(), text="") 
     return render_report(objects, labels, title="triage", preamble=form)
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """A port in use or an address not on this machine is the user's to fix: say so in one
+    line (uvicorn would log it and exit on its own terms)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host or --port"
+        ) from None
+
+
 def serve(
     model_path: Path | None = None,
     *,
@@ -209,6 +225,7 @@ def serve(
     import uvicorn
 
     app = create_app(model_path, max_request_bytes=max_request_bytes)
+    _check_can_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         progress(f"warning: serving on {host}: anyone who can reach this machine can use it")
     progress(f"serving on http://{host}:{port}/ (API: POST /api/predict, spec: /openapi.json); Ctrl-C stops")
