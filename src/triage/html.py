@@ -117,7 +117,7 @@ class HtmlReportWriter:
         ]
 
 
-def render_report(records, labels: list[str], *, title: str = "triage report", preamble: str = "") -> str:
+def report_page(records, labels: list[str], *, title: str = "triage report", preamble: str = "") -> str:
     """The whole page for records already in memory (the web page's few inputs)."""
     import io
 

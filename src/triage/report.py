@@ -168,9 +168,9 @@ def predict_records(
     if output_format == "table":
         return to_table(objects, explain)
     if output_format == "html":
-        from triage.html import render_report as render_html_report
+        from triage.html import report_page
 
-        return render_html_report(objects, model.labels)
+        return report_page(objects, model.labels)
     return to_jsonl(objects)
 
 

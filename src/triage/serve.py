@@ -2,11 +2,11 @@
 
 The page (GET /) takes pasted text or uploaded .txt/.csv/.jsonl files and answers with the
 same view as `triage predict --format html`; POST /api/predict answers with the records
-`triage predict --format jsonl` writes, as a JSON list (its spec: /openapi.json; FastAPI's
-/docs page is off, it loads its script from a CDN). Uploads go through the CLI's own
-readers (triage.io), so the same files are accepted and refused with the same messages.
-The model is loaded once, when the app is made. Requests over `max_request_bytes` get 413
-before anything reads them.
+`triage predict --format jsonl` writes, as {"records": [...], "warnings": [...]} (its spec:
+/openapi.json; FastAPI's /docs page is off: it loads its script from a CDN). Uploads go
+through the CLI's own readers (triage.io), so the same files are accepted and refused with
+the same messages. The model is loaded once, when the app is made. A request over
+`max_request_bytes` gets 413 before the app reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from triage.errors import BadInput, TriageError, UsageError
-from triage.html import render_report, template_environment
+from triage.html import report_page, template_environment
 from triage.io import iter_inputs
 from triage.predict import TriageModel, load_model
 from triage.report import predict_objects
@@ -194,7 +194,7 @@ def _page(labels: list[str], objects=(), *, message=None, warnings=(), text="") 
         .get_template("serve_form.html")
         .render(message=message, warnings=warnings, text=text, suffixes=",".join(UPLOAD_SUFFIXES))
     )
-    return render_report(objects, labels, title="triage", preamble=form)
+    return report_page(objects, labels, title="triage", preamble=form)
 
 
 def _check_can_listen(host: str, port: int) -> None:
