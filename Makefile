@@ -28,7 +28,7 @@ run: setup
 
 ## browser: Debian's Chromium for the browser tests (playwright's own download is not reachable; CI runs as root)
 browser:
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 ## test: set up and run the whole test suite (what CI runs)
 test: setup-dev browser

@@ -118,6 +118,22 @@ def test_the_page_shows_the_report_of_a_pasted_article_and_keeps_the_text(client
     assert "citing complaints from brand owners." in response.text.split("</textarea>")[0]
 
 
+def test_the_page_before_any_input_is_the_form_and_no_empty_summary(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert '<textarea id="text" name="text"></textarea>' in response.text
+    assert "Nothing triaged yet." in response.text and "Tags across" not in response.text
+
+
+def test_the_page_keeps_the_chosen_unit_and_explain_after_a_request(client):
+    response = client.post(
+        "/", data={"text": "The court fined the seller.", "unit": "paragraph", "explain": "true"}
+    )
+    assert response.status_code == 200
+    assert '<option value="paragraph" selected>' in response.text
+    assert 'name="explain" value="true" checked>' in response.text
+
+
 def test_the_api_spec_is_served_and_names_the_predict_endpoint(client):
     spec = client.get("/openapi.json").json()
     assert "/api/predict" in spec["paths"]

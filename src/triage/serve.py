@@ -126,8 +126,8 @@ def create_app(
         try:
             objects, warnings = _triage(triage_model, form, max_request_bytes)
         except TriageError as exc:
-            return HTMLResponse(_page(triage_model.labels, message=str(exc), text=form.text), status_code=400)
-        return HTMLResponse(_page(triage_model.labels, objects, warnings=warnings, text=form.text))
+            return HTMLResponse(_page(triage_model.labels, message=str(exc), form=form), status_code=400)
+        return HTMLResponse(_page(triage_model.labels, objects, warnings=warnings, form=form))
 
     @app.post("/api/predict")
     def api_predict(form: Annotated[TriageForm, Depends(TriageForm)]) -> JSONResponse:
@@ -187,14 +187,22 @@ def _safe_name(filename: str) -> str:
     return name or "upload"
 
 
-def _page(labels: list[str], objects=(), *, message=None, warnings=(), text="") -> str:
-    """The form (with a message when the request was refused) above the report of `objects`."""
-    form = (
+def _page(labels: list[str], objects=(), *, message=None, warnings=(), form: TriageForm | None = None) -> str:
+    """The form, as the user left it (with a message when the request was refused), above
+    the report of `objects`."""
+    form_html = (
         template_environment()
         .get_template("serve_form.html")
-        .render(message=message, warnings=warnings, text=text, suffixes=",".join(UPLOAD_SUFFIXES))
+        .render(
+            message=message,
+            warnings=warnings,
+            text=form.text if form else "",
+            unit=form.unit if form else "article",
+            explain=form.explain if form else False,
+            suffixes=",".join(UPLOAD_SUFFIXES),
+        )
     )
-    return report_page(objects, labels, title="triage", preamble=form)
+    return report_page(objects, labels, title="triage", preamble=form_html)
 
 
 def _check_can_listen(host: str, port: int) -> None:
