@@ -200,6 +200,19 @@ def test_records_are_written_as_they_come_and_the_summary_counts_them_at_the_end
     assert "1 paragraph needs review" in page
 
 
+def test_a_chunk_of_records_writes_the_same_page_as_one_record_at_a_time():
+    one_by_one, chunked = io.StringIO(), io.StringIO()
+    writer = HtmlReportWriter(one_by_one, LABELS)
+    writer.write(COURT_STORY)
+    writer.write(STORE_STORY)
+    writer.finish()
+    writer = HtmlReportWriter(chunked, LABELS)
+    writer.write([COURT_STORY, STORE_STORY])
+    writer.write([])
+    writer.finish()
+    assert chunked.getvalue() == one_by_one.getvalue()
+
+
 def test_the_label_filter_offers_every_label_and_each_record_says_which_it_carries():
     buffer = io.StringIO()
     writer = HtmlReportWriter(buffer, LABELS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from triage.cli import main
 from triage.corpus import LABELS
 from triage.io import to_table
+from triage.table import table_legend
 
 # Written for the project.
 ARTICLE = """Shoe Brand Sues Over Fakes
@@ -98,3 +99,14 @@ def test_paragraph_text_is_cut_to_the_terminals_width(capsys, trained, tmp_path,
     monkeypatch.setenv("COLUMNS", "400")
     main(["predict", str(path), "--model", str(trained.model_path), "--format", "table"])
     assert "hundreds of buyers across the country last winter." in capsys.readouterr().out
+
+
+def test_a_table_written_in_chunks_can_leave_the_legend_to_its_end():
+    chunks = [
+        [article([], [paragraph(0, "other", 0.4, review=True)])],
+        [article([], [paragraph(0, "other", 0.9)])],
+    ]
+    streamed = "".join(to_table(chunk, width=100, legend=False) for chunk in chunks)
+    streamed += table_legend(articles=True, paragraphs=False)
+    assert streamed == to_table([record for chunk in chunks for record in chunk], width=100)
+    assert "? after a probability" not in to_table(chunks[0], width=100, legend=False)

@@ -62,9 +62,13 @@ class HtmlReportWriter:
             )
         )
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict | list[dict]) -> None:
         """Render one article record or paragraph record (as `triage predict --format jsonl`
-        writes it) and remember only its id under the labels it carries."""
+        writes it), or a chunk of them, remembering only ids under the labels they carry."""
+        for one in [record] if isinstance(record, dict) else record:
+            self._write_record(one)
+
+    def _write_record(self, record: dict) -> None:
         if self._finished:
             raise RuntimeError("HtmlReportWriter.write after finish")
         self._records_written += 1

@@ -15,17 +15,25 @@ REVIEW_WORD = "(review)"
 MIN_TEXT_WIDTH = 20
 
 
-def to_table(objects: list[dict], explain: bool = False, width: int | None = None) -> str:
+def to_table(
+    objects: list[dict], explain: bool = False, width: int | None = None, legend: bool = True
+) -> str:
     """Tags per article (with the paragraphs behind each), then each paragraph's label, one
-    line each, cut to `width` (default: the terminal's)."""
+    line each, cut to `width` (default: the terminal's), then the legend (a writer that
+    streams chunks passes legend=False and ends with `table_legend` once)."""
     width = width or shutil.get_terminal_size().columns
     out: list[str] = []
     for obj in objects:
         out += (
             _paragraph_lines(obj, explain) if "paragraphs" not in obj else _article_lines(obj, explain, width)
         )
-    out += _legend(objects)
-    return "\n".join(out) + ("\n" if out else "")
+    text = "\n".join(out) + ("\n" if out else "")
+    if not legend:
+        return text
+    return text + table_legend(
+        articles=any("paragraphs" in obj for obj in objects),
+        paragraphs=any("paragraphs" not in obj for obj in objects),
+    )
 
 
 def _paragraph_lines(obj: dict, explain: bool) -> list[str]:
@@ -75,9 +83,10 @@ def _evidence(tag: dict, paragraphs: list[dict]) -> str:
     return f"no paragraph labelled {label}; from {_plural('paragraph', tag['paragraphs'])} {evidence}"
 
 
-def _legend(objects: list[dict]) -> list[str]:
+def table_legend(*, articles: bool, paragraphs: bool) -> str:
+    """The marks the table uses for article records and for paragraph records, explained."""
     legend = []
-    if any("paragraphs" in obj for obj in objects):
+    if articles:
         legend.append(
             f"{REVIEW_MARK} after a probability: under the review threshold (needs_review: a person should check it)."
         )
@@ -85,9 +94,9 @@ def _legend(objects: list[dict]) -> list[str]:
             "Tags list the paragraphs labelled with them; a tag needs one paragraph whose probability "
             "reaches its threshold, which may be labelled otherwise."
         )
-    if any("paragraphs" not in obj for obj in objects):
+    if paragraphs:
         legend.append(f"{REVIEW_WORD}: under the review threshold (needs_review: a person should check it).")
-    return legend
+    return "".join(line + "\n" for line in legend)
 
 
 def _explanation_lines(paragraph: dict, indent: str) -> list[str]:
