@@ -6,7 +6,7 @@ MODEL ?= models/triage.json
 ARTICLE ?= data/raw/004_26175a559591074b.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup setup-dev run test test-fast lint format train clean
+.PHONY: setup setup-dev browser run test test-fast lint format train clean
 
 ## setup: what triage itself needs (make run); setup-dev adds the test and notebook tools
 setup: $(VENV)/.installed
@@ -26,8 +26,12 @@ run: setup
 	$(BIN)/triage train --if-stale --model $(MODEL)
 	$(BIN)/triage predict $(ARTICLE) --model $(MODEL) --format table
 
+## browser: Debian's Chromium for the browser tests (playwright's own download is not reachable; CI runs as root)
+browser:
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
 ## test: set up and run the whole test suite (what CI runs)
-test: setup-dev
+test: setup-dev browser
 	$(BIN)/python -m pytest
 
 ## test-fast: the quick tier to run on every change (a tiny-settings model, no slow tests)

@@ -25,7 +25,7 @@ def run(capsys, *args) -> tuple[int, str, str]:
 
 
 # --- help ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "ingest", "validate"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "serve", "ingest", "validate"])
 def test_every_command_has_help_with_an_example_and_defaults(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0

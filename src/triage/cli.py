@@ -434,6 +434,35 @@ def _check_no_journal(output: Path, force: bool) -> None:
         )
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host", help="Address to listen on; other than loopback, anyone who can reach it may use it."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    model: ModelOption = None,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
+    ] = 5_000_000,
+) -> None:
+    """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl) and see
+    the html report, and POST /api/predict, which answers with predict's jsonl records
+    (spec: /openapi.json). Needs the serve extra: pip install -e '.[serve]'.
+
+    Example: triage serve --port 8000
+    """
+    from triage.errors import UsageError
+
+    try:
+        from triage.serve import serve
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
+    serve(model, host=host, port=port, max_request_bytes=max_bytes, progress=say)
+
+
 @app.command("ingest")
 def ingest_command(
     path: Annotated[str, typer.Argument(help="A scraped article (.txt) or - for stdin.", show_default=False)],

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput
+from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
 
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
@@ -544,7 +545,7 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-OUTPUT_FORMATS = ("table", "jsonl", "csv")
+OUTPUT_FORMATS = ("table", "jsonl", "csv", "html")
 
 
 RESERVED_OUTPUT_KEYS = frozenset(
@@ -595,6 +596,8 @@ def paragraph_record(record: InputRecord, prediction, model_sha: str, version: s
     }
     if prediction.explanation is not None:
         data["explanation"] = prediction.explanation
+    if prediction.runner_up is not None:
+        data["runner_up"] = prediction.runner_up
     return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
 
 
@@ -667,34 +670,3 @@ def to_csv(objects: list[dict], labels: list[str], keep_columns: tuple[str, ...]
     for obj in objects:
         writer.writerows(flat_rows(obj, labels, keep_columns))
     return buffer.getvalue()
-
-
-def to_table(objects: list[dict], explain: bool = False) -> str:
-    """A reading view for people: tags per article, then each paragraph's label."""
-    out = []
-    for obj in objects:
-        if "paragraphs" not in obj:
-            review = "  (review)" if obj["needs_review"] else ""
-            out.append(f"{obj['id']}: {obj['label']} {obj['probabilities'][obj['label']]:.2f}{review}")
-            if explain and obj.get("explanation"):
-                out.append("    terms: " + ", ".join(term["term"] for term in obj["explanation"]))
-            continue
-        tags = ", ".join(f"{tag['label']} ({tag['score']:.2f})" for tag in obj["tags"]) or "none"
-        out.append(f"== {obj['id']}" + (f": {obj['title']}" if obj["title"] else ""))
-        out.append(f"   tags: {tags}")
-        if obj.get("mostly_foreign"):
-            out.append("   (mostly in another language: no tags)")
-        out.append(
-            f"   dropped {obj.get('dropped_lines', 0)} lines of page furniture (triage ingest --show-dropped)"
-        )
-        for paragraph in obj["paragraphs"]:
-            review = " ?" if paragraph["needs_review"] else "  "
-            text = paragraph["text"] if len(paragraph["text"]) <= 90 else paragraph["text"][:87] + "..."
-            probability = paragraph["probabilities"][paragraph["label"]]
-            out.append(
-                f"   {paragraph['index']:>3} {paragraph['label']:<18} {probability:.2f}{review} {text}"
-            )
-            if explain and paragraph.get("explanation"):
-                out.append("       terms: " + ", ".join(term["term"] for term in paragraph["explanation"]))
-        out.append("")
-    return "\n".join(out) + ("\n" if out else "")

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 from triage.errors import BadInput, UsageError
-from triage.io import flat_columns, flat_rows, to_table
+from triage.io import flat_columns, flat_rows
+from triage.table import table_legend, to_table
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".html": "html", ".htm": "html"}
 
@@ -67,13 +68,19 @@ class CsvWriter:
 
 
 class TableWriter:
+    """The table for people, chunk by chunk, with its legend once at the end."""
+
     def __init__(self, stream: TextIO, explain: bool = False, **_):
         self.stream, self.explain = stream, explain
+        self.seen_articles = self.seen_paragraphs = False
 
     def write(self, records: list[dict]) -> None:
-        self.stream.write(to_table(records, self.explain))
+        self.seen_articles |= any("paragraphs" in record for record in records)
+        self.seen_paragraphs |= any("paragraphs" not in record for record in records)
+        self.stream.write(to_table(records, self.explain, legend=False))
 
     def finish(self) -> None:
+        self.stream.write(table_legend(articles=self.seen_articles, paragraphs=self.seen_paragraphs))
         self.stream.flush()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ class ParagraphPrediction:
     last_line: int | None = None
     own_probabilities: dict[str, float] | None = None  # before article context, when context was used
     explanation: list[dict] | None = None
+    runner_up: dict | None = None  # with explain: {"label", "terms"} favouring `label` over it
 
     def to_dict(self) -> dict:
         data = {"index": self.index, "text": self.text}
@@ -42,6 +45,8 @@ class ParagraphPrediction:
             data["own_probabilities"] = self.own_probabilities
         if self.explanation is not None:
             data["explanation"] = self.explanation
+        if self.runner_up is not None:
+            data["runner_up"] = self.runner_up
         return data
 
 
@@ -125,9 +130,10 @@ class TriageModel:
 
     def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, article=None):
         flags = needs_review(probabilities, review_threshold) if len(texts) else []
-        explanations = (
-            self.explain(texts, [int(i) for i in np.argmax(probabilities, axis=1)]) if explain else None
-        )
+        explanations = None
+        if explain and len(texts):
+            ranked = np.argsort(-probabilities, axis=1, kind="stable")
+            explanations = self.explain_against_runner_up(texts, list(ranked[:, 0]), list(ranked[:, 1]))
         predictions = []
         for i, text in enumerate(texts):
             span = article.paragraphs[i] if article is not None else None
@@ -141,40 +147,93 @@ class TriageModel:
                     first_line=span.first_line if span else None,
                     last_line=span.last_line if span else None,
                     own_probabilities=_rounded(self.labels, own[i]) if own is not None else None,
-                    explanation=explanations[i] if explanations is not None else None,
+                    explanation=explanations[i]["terms"] if explanations is not None else None,
+                    runner_up=explanations[i].get("runner_up") if explanations is not None else None,
                 )
             )
         return predictions
 
     def explain(self, texts: Sequence[str], label_columns: Sequence[int], top: int = 6) -> list[list[dict]]:
-        """The terms that pushed each paragraph towards its label most: TF-IDF value x weight."""
+        """The words and phrases that pushed each paragraph towards its label most, ranked by
+        their total contribution (TF-IDF value x weight; a word's character n-grams count
+        for the word): [{"term", "weight"}, ...] per paragraph."""
+        return [
+            explanation["terms"]
+            for explanation in self.explain_against_runner_up(texts, label_columns, label_columns, top)
+        ]
+
+    def explain_against_runner_up(
+        self,
+        texts: Sequence[str],
+        label_columns: Sequence[int],
+        runner_up_columns: Sequence[int],
+        top: int = 6,
+    ) -> list[dict]:
+        """Per paragraph: `terms` for its label (as `explain`) and `runner_up`: the label it
+        nearly got and the terms whose weights favour the chosen label over it most
+        (contribution to the chosen label minus contribution to the runner-up)."""
         features, classifier = (self.pipeline.named_steps[name] for name in ("features", "classify"))
         matrix = features.transform([str(text) for text in texts]).tocsr()
         names = features.get_feature_names_out()
-        classes = list(classifier.classes_)
+        transformers = dict(features.transformer_list)
+        char_analyzer = transformers["chars"].build_analyzer() if "chars" in transformers else None
+        unseen = np.zeros(classifier.coef_.shape[1])  # a label the classifier never saw weighs nothing
+        weights_of = dict(zip(classifier.classes_, classifier.coef_, strict=True))
         explanations = []
-        for row, column in enumerate(label_columns):
-            if self.labels[column] not in classes:
-                explanations.append([])
-                continue
-            weights = classifier.coef_[classes.index(self.labels[column])]
+        for row, (column, runner_up_column) in enumerate(zip(label_columns, runner_up_columns, strict=True)):
+            label, runner_up = self.labels[column], self.labels[runner_up_column]
             start, end = matrix.indptr[row], matrix.indptr[row + 1]
             indices, values = matrix.indices[start:end], matrix.data[start:end]
-            contributions = values * weights[indices]
-            order = np.argsort(-contributions)[:top]
-            explanations.append(
-                [
-                    {"term": _term(names[indices[i]]), "weight": round(float(contributions[i]), 4)}
-                    for i in order
-                    if contributions[i] > 0
-                ]
-            )
+            shares = _term_shares(str(texts[row]), [names[i] for i in indices], char_analyzer)
+            weights = weights_of.get(label, unseen)[indices]
+            explanation = {"terms": _ranked(shares, values * weights, top)}
+            if runner_up != label:
+                difference = values * (weights - weights_of.get(runner_up, unseen)[indices])
+                explanation["runner_up"] = {"label": runner_up, "terms": _ranked(shares, difference, top)}
+            explanations.append(explanation)
         return explanations
 
 
-def _term(feature_name: str) -> str:
-    kind, _, term = feature_name.partition("__")
-    return f"[{term}]" if kind == "chars" else term
+def _term_shares(text: str, feature_names: list[str], char_analyzer) -> dict[str, list[tuple[int, float]]]:
+    """Which term each feature of a paragraph counts for, and with what share: a word n-gram
+    is its own term; a `char_wb` n-gram belongs to the words it was cut from (it never
+    crosses a word boundary), split by how often each word holds it."""
+    shares: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    chars: dict[str, int] = {}
+    for position, name in enumerate(feature_names):
+        kind, _, term = name.partition("__")
+        if kind == "chars":
+            chars[term] = position
+        else:
+            shares[term].append((position, 1.0))
+    if chars:
+        per_word = [
+            (_word(token), Counter(g for g in char_analyzer(token) if g in chars)) for token in text.split()
+        ]
+        totals = Counter()
+        for _, grams in per_word:
+            totals.update(grams)
+        for word, grams in per_word:
+            for gram, count in grams.items():
+                shares[word].append((chars[gram], count / totals[gram]))
+        for gram in set(chars) - set(totals):  # not expected: char_wb n-grams stay inside words
+            shares[f"[{gram}]"].append((chars[gram], 1.0))
+    return shares
+
+
+def _ranked(shares: dict[str, list[tuple[int, float]]], contributions: np.ndarray, top: int) -> list[dict]:
+    """The `top` terms with the largest positive total contribution, largest first."""
+    totals = {
+        term: sum(share * float(contributions[i]) for i, share in parts) for term, parts in shares.items()
+    }
+    ranked = sorted((item for item in totals.items() if item[1] > 0), key=lambda item: (-item[1], item[0]))
+    return [{"term": term, "weight": round(total, 4)} for term, total in ranked[:top]]
+
+
+def _word(token: str) -> str:
+    """A whitespace token as a reader names the word: lowercased, edge punctuation dropped."""
+    word = re.sub(r"^\W+|\W+$", "", token.lower())
+    return word or token.lower()
 
 
 def _rounded(labels, row) -> dict[str, float]:

@@ -1,0 +1,174 @@
+"""`triage serve`: the page and the JSON API, through FastAPI's TestClient.
+
+Every article and paragraph in this file was written for the project.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+
+from triage.cli import main
+from triage.serve import create_app
+
+LIMIT = 50_000
+# Written for the project.
+PASTED_ARTICLE = """Regulator Names Online Bazaar In Annual Report
+
+The trade office placed the online bazaar on its list of notorious markets for counterfeit goods for a second year, citing complaints from brand owners.
+
+A footwear company filed suit against the bazaar in a district court, seeking damages over fake running shoes sold by its merchants.
+"""
+FEED_CSV = (
+    "id,text\n"
+    'first,"The platform said it removed 2 million fake listings in the quarter and closed 9,000 shops."\n'
+    'second,"Lawmakers held a hearing on counterfeit toys sold through online marketplaces."\n'
+)
+
+
+@pytest.fixture(scope="module")
+def client(trained):
+    with TestClient(create_app(trained.model_path, max_request_bytes=LIMIT)) as test_client:
+        yield test_client
+
+
+def test_the_api_answers_with_the_records_predict_writes_for_the_same_file(client, trained, tmp_path, capsys):
+    feed = tmp_path / "feed.csv"
+    feed.write_text(FEED_CSV, encoding="utf-8")
+    for unit in ("article", "paragraph"):
+        main(["predict", str(feed), "--model", str(trained.model_path), "--format", "jsonl", "--unit", unit])
+        cli_records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        response = client.post(
+            "/api/predict",
+            files=[("files", ("feed.csv", FEED_CSV.encode(), "text/csv"))],
+            data={"unit": unit},
+        )
+        assert response.status_code == 200
+        assert response.json()["records"] == cli_records
+
+
+def test_a_pasted_article_is_ingested_labelled_and_tagged(client):
+    response = client.post("/api/predict", data={"text": PASTED_ARTICLE, "explain": "true"})
+    assert response.status_code == 200
+    (record,) = response.json()["records"]
+    assert record["id"] == "pasted"
+    assert record["title"] == "Regulator Names Online Bazaar In Annual Report"
+    assert len(record["paragraphs"]) == 2 and all("explanation" in p for p in record["paragraphs"])
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("scan.pdf", b"%PDF-1.7 binary", "scan.pdf: not a .txt, .csv, .jsonl or .html file"),
+        ("feed.csv", b"name,body\nx,y\n", "feed.csv: no 'text' column (columns: name, body)"),
+        ("notes.txt", b"\x00\x01\x02\x03 binary", "notes.txt: looks like a binary file, not text"),
+        ("latin.txt", "Caf\u00e9 owners sued the seller.".encode("latin-1"), "latin.txt: not UTF-8"),
+        ("rows.jsonl", b"not json at all\n", "rows.jsonl: no JSON lines"),
+    ],
+)
+def test_a_bad_upload_gets_400_with_a_message_naming_the_file(client, name, content, message):
+    response = client.post("/api/predict", files=[("files", (name, content, "application/octet-stream"))])
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(message)
+    assert "triage-serve-" not in response.json()["detail"]  # no server-side folder leaks
+
+
+def test_a_request_with_nothing_to_triage_is_refused(client):
+    response = client.post("/api/predict", data={"text": "   "})
+    assert response.status_code == 400 and "nothing to triage" in response.json()["detail"]
+
+
+def test_an_unknown_unit_is_refused_with_422(client):
+    response = client.post("/api/predict", data={"text": PASTED_ARTICLE, "unit": "sentence"})
+    assert response.status_code == 422
+
+
+def test_a_request_over_the_size_limit_gets_413_whether_its_length_is_declared_or_not(client):
+    declared = client.post("/api/predict", data={"text": "counterfeit " * (LIMIT // 10)})
+    assert declared.status_code == 413 and "50,000 bytes" in declared.json()["detail"]
+
+    def chunks():
+        for _ in range(LIMIT // 1000 + 1):
+            yield b"x" * 1000
+
+    streamed = client.post("/api/predict", content=chunks(), headers={"content-type": "text/plain"})
+    assert streamed.status_code == 413
+
+
+def test_the_page_shows_a_bad_upload_as_a_message_not_a_traceback(client):
+    response = client.post("/", files=[("files", ("scan.pdf", b"%PDF-1.7", "application/pdf"))])
+    assert response.status_code == 400
+    assert (
+        'role="alert"' in response.text
+        and "scan.pdf: not a .txt, .csv, .jsonl or .html file" in response.text
+    )
+    assert "Traceback" not in response.text
+
+
+def test_the_page_over_the_size_limit_says_so(client):
+    response = client.post("/", data={"text": "counterfeit " * (LIMIT // 10)})
+    assert response.status_code == 413 and "request too large" in response.text
+
+
+def test_the_page_shows_the_report_of_a_pasted_article_and_keeps_the_text(client):
+    response = client.post("/", data={"text": PASTED_ARTICLE})
+    assert response.status_code == 200
+    assert response.text.count('class="para ') == 2
+    assert "citing complaints from brand owners." in response.text.split("</textarea>")[0]
+
+
+def test_the_page_before_any_input_is_the_form_and_no_empty_summary(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert '<textarea id="text" name="text"></textarea>' in response.text
+    assert "Nothing triaged yet." in response.text and "Tags across" not in response.text
+
+
+def test_the_page_keeps_the_chosen_unit_and_explain_after_a_request(client):
+    response = client.post(
+        "/", data={"text": "The court fined the seller.", "unit": "paragraph", "explain": "true"}
+    )
+    assert response.status_code == 200
+    assert '<option value="paragraph" selected>' in response.text
+    assert 'name="explain" value="true" checked>' in response.text
+
+
+def test_the_api_spec_is_served_and_names_the_predict_endpoint(client):
+    spec = client.get("/openapi.json").json()
+    assert "/api/predict" in spec["paths"]
+
+
+def test_the_model_is_loaded_once_for_all_requests(trained, monkeypatch):
+    import triage.serve
+
+    loads = []
+    real_load = triage.serve.load_model
+    monkeypatch.setattr(triage.serve, "load_model", lambda path: loads.append(path) or real_load(path))
+    with TestClient(create_app(trained.model_path)) as test_client:
+        for _ in range(3):
+            assert test_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code == 200
+    assert loads == [trained.model_path]
+
+
+def test_triage_help_does_not_import_the_web_stack():
+    code = "import sys; from triage.cli import main; main(['--help']); print(sorted(m for m in ('fastapi', 'uvicorn', 'jinja2') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_serve_refuses_a_missing_model_and_a_port_in_use_in_one_line(capsys, trained):
+    import socket
+
+    assert main(["serve", "--model", "missing.json"]) == 4
+    assert capsys.readouterr().err.startswith("error: no model at")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", str(trained.model_path), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
