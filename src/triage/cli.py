@@ -379,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="triage", standalone_mode=False)
+        result = command.main(args=argv, prog_name="triage", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
+            say("error: interrupted")
+            return 130
         return 0
     except typer.Exit as exc:
         return exc.exit_code
