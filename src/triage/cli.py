@@ -366,6 +366,125 @@ def validate_command(data: DataOption = Path("data/labeled")) -> None:
         print(f"  {source:<9} {split:<6} {count}")
 
 
+class Strategy(StrEnum):
+    margin = "margin"
+    entropy = "entropy"
+    random = "random"
+
+
+class LabelSplit(StrEnum):
+    train = "train"
+    test = "test"
+
+
+LabelDataOption = Annotated[
+    Path,
+    typer.Option(
+        "--data",
+        help="Your labelled CSV file: created when missing, every answer written to it at once.",
+        show_default=False,
+    ),
+]
+AnnotatorOption = Annotated[
+    str,
+    typer.Option(
+        "--annotator", help="Your name, recorded with every label. [default: $USER]", show_default=False
+    ),
+]
+
+
+def _annotator(name: str | None) -> str:
+    return name or os.environ.get("USER") or "analyst"
+
+
+@app.command("label")
+def label_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Articles to label: anything `triage predict` takes (not needed with --import).",
+            show_default=False,
+        ),
+    ] = None,
+    data: LabelDataOption = ...,  # type: ignore[assignment]
+    model: ModelOption = None,
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            "--strategy", help="Order of the queue: smallest top-two margin, highest entropy, or random."
+        ),
+    ] = Strategy.margin,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --strategy random.")] = 0,
+    annotator: AnnotatorOption = "",
+    blind: Annotated[
+        bool, typer.Option("--blind", help="Hide the model's suggestion (an independent second pass).")
+    ] = False,
+    split: Annotated[
+        LabelSplit, typer.Option("--split", help="Split of the new rows: train, or test to score on.")
+    ] = LabelSplit.train,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write the ranked queue with suggestions to this CSV instead of asking."
+        ),
+    ] = None,
+    import_from: Annotated[
+        Path | None,
+        typer.Option("--import", help="Merge the filled-in labels of a CSV (an --export, or id,text,label)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let --export replace an existing file.")] = False,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Label your own articles, most uncertain paragraph first, into your own labelled file.
+
+    Keys: 1-6 the labels, s skip, u undo, b back, q quit, ? the definitions. Paragraphs
+    already in --data are left out, so running again resumes.
+
+    Example: triage label articles/ --data mine.csv --annotator ana
+    """
+    from triage import label
+
+    who = _annotator(annotator)
+    if import_from is not None:
+        summary = label.import_labels(import_from, data, annotator=who, split=split.value)
+        say(
+            f"merged {summary.merged} rows into {data} ({summary.already_labelled} already there, "
+            f"{summary.unlabelled} without a label left out)"
+        )
+        return
+    if not paths:
+        raise BadInput("no input: give articles to label, or --import a filled-in queue")
+    options = {"text_column": text_column, "id_column": id_column, "encoding": encoding}
+    if export is not None:
+        from triage.io import check_output_target, write_output
+
+        check_output_target(export, force)
+        chosen, _, queue = label.labelling_queue(
+            paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
+        )
+        frame = label.queue_frame(queue, chosen.short_sha, strategy.value)
+        write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
+        say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
+        return
+    summary = label.label_interactively(
+        paths,
+        data,
+        annotator=who,
+        read_key=label.terminal_key_reader(),
+        out=sys.stderr,
+        model_path=model,
+        strategy=strategy.value,
+        seed=seed,
+        blind=blind,
+        split=split.value,
+        warn=say,
+        **options,
+    )
+    say(f"{summary.labelled} labelled, {summary.remaining} left in the queue; labels in {data}")
+
+
 def _warner(strict: bool):
     def warn(message: str) -> None:
         if strict:
