@@ -485,6 +485,65 @@ def label_command(
     say(f"{summary.labelled} labelled, {summary.remaining} left in the queue; labels in {data}")
 
 
+@app.command("review")
+def review_command(
+    data: DataOption = Path("data/labeled"),
+    model: ModelOption = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="List at most this many rows.")] = 20,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table for people; csv (fill in decision, new_label, then --apply) or jsonl."
+        ),
+    ] = OutputFormat.table,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds",
+            min=2,
+            help="Hold the training articles (and the standalone paragraphs) out in this many groups.",
+        ),
+    ] = 5,
+    loao: Annotated[
+        bool, typer.Option("--loao", help="One article per fold instead (slow: one fit per article).")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for the folds.")] = 1,
+    apply: Annotated[
+        Path | None,
+        typer.Option(
+            "--apply", help="Record the decisions (keep/relabel) of a filled-in review CSV in --data."
+        ),
+    ] = None,
+    annotator: AnnotatorOption = "",
+) -> None:
+    """List training rows whose label the model, trained without them, confidently
+    contradicts (confident learning: README); --apply records a person's decisions on them.
+
+    Example: triage review --data data/labeled --top 20
+    """
+    from triage import review
+
+    if apply is not None:
+        applied = review.apply_decisions(apply, data, reviewer=_annotator(annotator))
+        say(
+            f"recorded {applied.relabelled} relabelled and {applied.kept} kept in "
+            f"{', '.join(map(str, applied.files))}; log: {applied.log_path}"
+        )
+        return
+    issues = review.review_rows(
+        data, model_path=model, n_folds=None if loao else folds, n_jobs=jobs, progress=say
+    )
+    say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
+    shown = issues.head(top)
+    if output_format == OutputFormat.csv:
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+    elif output_format == OutputFormat.jsonl:
+        sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
+    else:
+        sys.stdout.write(review.render_review_table(shown))
+    sys.stdout.flush()
+
+
 def _warner(strict: bool):
     def warn(message: str) -> None:
         if strict:

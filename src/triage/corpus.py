@@ -151,6 +151,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise BadInput(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
 
 
+def read_csv_table(path: Path | str) -> pd.DataFrame:
+    """A CSV's cells as strings (nothing read as NaN); BadInput naming the file if unreadable."""
+    return _read_csv(Path(path))
+
+
 def validate_labeled(
     frame: pd.DataFrame, path: Path | str, row_numbers: Sequence[int] | None = None
 ) -> pd.DataFrame:
