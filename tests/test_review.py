@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from triage.cli import main
-from triage.corpus import load_labeled, text_sha1
+from triage.corpus import LABELS, load_labeled, text_sha1
 from triage.review import label_issues
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,26 +46,15 @@ def small_folder(tmp_path):
 
 def test_confident_learning_flags_a_row_another_label_reaches_its_threshold():
     rows = pd.DataFrame({"label": ["legal_action", "legal_action", "other", "other"], "text": list("abcd")})
-    # legal_action rows average 0.8 on legal_action; the last `other` row reaches 0.9 there
-    probabilities = np.zeros((4, 6))
-    probabilities[:, 2] = [0.9, 0.7, 0.1, 0.9]
-    probabilities[:, 5] = [0.1, 0.3, 0.9, 0.1]
-    issues = label_issues(
-        rows,
-        probabilities,
-        [
-            "brand_criticism",
-            "platform_metrics",
-            "legal_action",
-            "regulatory_listing",
-            "market_expansion",
-            "other",
-        ],
-    )
-    assert issues["text"].tolist() == ["d"]
-    assert issues.loc[0, "model_label"] == "legal_action" and issues.loc[
-        0, "normalized_margin"
-    ] == pytest.approx(-0.8)
+    # legal_action rows average 0.8 on legal_action (its threshold); the last `other` row
+    # reaches 0.9 there, the third `other` row only 0.1
+    probabilities = np.zeros((4, len(LABELS)))
+    probabilities[:, LABELS.index("legal_action")] = [0.9, 0.7, 0.1, 0.9]
+    probabilities[:, LABELS.index("other")] = [0.1, 0.3, 0.9, 0.1]
+    issues = label_issues(rows, probabilities, list(LABELS))
+    assert issues["text"].tolist() == ["d"] and issues.loc[0, "model_label"] == "legal_action"
+    assert issues.loc[0, "normalized_margin"] == pytest.approx(-0.8)
+    assert issues.loc[0, "threshold_model_label"] == pytest.approx(0.8)
 
 
 def review_output(capsys, trained, folder, *options):
@@ -160,3 +149,13 @@ def test_apply_refuses_a_row_whose_text_changed_since_the_review(capsys, small_f
     )
     code, _, err = run(capsys, "review", "--data", folder, "--apply", sheet)
     assert code == 3 and "changed since the review" in err
+
+
+@pytest.mark.parametrize("command", ["label", "review"])
+def test_label_and_review_help_give_an_example(command):
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and f"Example: triage {command}" in result.output
