@@ -298,3 +298,29 @@ def test_the_terminal_loop_end_to_end_label_undo_quit_resume_and_ctrl_c(trained,
     child.close()
     assert child.exitstatus == 130
     assert load_labeled(data)["label"].tolist() == ["legal_action", "other"]
+
+
+def test_a_blind_export_leaves_out_what_the_model_thinks(capsys, trained, article_path, tmp_path):
+    queue_path = tmp_path / "queue.csv"
+    code, _, _ = run(
+        capsys,
+        "label",
+        article_path,
+        "--data",
+        tmp_path / "m.csv",
+        "--model",
+        trained.model_path,
+        "--export",
+        queue_path,
+        "--blind",
+    )
+    header = queue_path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert code == 0 and "text" in header and "label" in header
+    assert not {"suggestion", "terms", "p_other"} & set(header)
+
+
+def test_import_takes_no_articles(capsys, article_path, tmp_path):
+    code, _, err = run(
+        capsys, "label", article_path, "--import", tmp_path / "q.csv", "--data", tmp_path / "m.csv"
+    )
+    assert code == 2 and "--import merges a filled-in file" in err

@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 
 from triage import __version__
-from triage.errors import EXIT_UNEXPECTED, EXIT_USAGE, BadInput, QualityFloorNotMet, TriageError
+from triage.errors import (
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    BadInput,
+    QualityFloorNotMet,
+    TriageError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="triage",
@@ -417,7 +424,10 @@ def label_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of --strategy random.")] = 0,
     annotator: AnnotatorOption = "",
     blind: Annotated[
-        bool, typer.Option("--blind", help="Hide the model's suggestion (an independent second pass).")
+        bool,
+        typer.Option(
+            "--blind", help="Hide the model's suggestion, also from --export (an independent second pass)."
+        ),
     ] = False,
     split: Annotated[
         LabelSplit, typer.Option("--split", help="Split of the new rows: train, or test to score on.")
@@ -447,6 +457,8 @@ def label_command(
     from triage import label
 
     who = _annotator(annotator)
+    if import_from is not None and (paths or export is not None):
+        raise UsageError("--import merges a filled-in file: give it no articles and no --export")
     if import_from is not None:
         summary = label.import_labels(import_from, data, annotator=who, split=split.value)
         say(
@@ -464,7 +476,7 @@ def label_command(
         chosen, _, queue = label.labelling_queue(
             paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
         )
-        frame = label.queue_frame(queue, chosen.short_sha, strategy.value)
+        frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
         write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
         say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
         return

@@ -444,13 +444,18 @@ def label_interactively(
     if not queue:
         print("nothing to label: every paragraph is in the labelled file already", file=out, flush=True)
         return SessionSummary(0, 0, 0, quit=False)
-    label_file = LabelFile(Path(data), annotator, split, model.short_sha, strategy, rows=labelled)
+    # The suggestion is recorded either way; the strategy says whether it was on screen.
+    shown = f"{strategy} (blind)" if blind else strategy
+    label_file = LabelFile(Path(data), annotator, split, model.short_sha, shown, rows=labelled)
     return LabelSession(queue, label_file, read_key, out, blind=blind).run()
 
 
-def queue_frame(queue: Sequence[QueueItem], model_sha: str, strategy: str) -> pd.DataFrame:
-    """The ranked queue as the spreadsheet `--export` writes: fill in `label`, then `--import`."""
-    return pd.DataFrame(
+def queue_frame(
+    queue: Sequence[QueueItem], model_sha: str, strategy: str, blind: bool = False
+) -> pd.DataFrame:
+    """The ranked queue as the spreadsheet `--export` writes: fill in `label`, then `--import`.
+    `blind` leaves out what the model thinks (suggestion, probabilities, terms)."""
+    frame = pd.DataFrame(
         [
             {
                 "rank": rank,
@@ -472,6 +477,9 @@ def queue_frame(queue: Sequence[QueueItem], model_sha: str, strategy: str) -> pd
             for rank, item in enumerate(queue, start=1)
         ]
     )
+    if blind:
+        frame = frame.drop(columns=["suggestion", *[f"p_{label}" for label in LABELS], "terms"])
+    return frame
 
 
 @dataclass
