@@ -324,3 +324,18 @@ def test_import_takes_no_articles(capsys, article_path, tmp_path):
         capsys, "label", article_path, "--import", tmp_path / "q.csv", "--data", tmp_path / "m.csv"
     )
     assert code == 2 and "--import merges a filled-in file" in err
+
+
+def test_two_inputs_with_one_id_do_not_overwrite_each_others_labels(model):
+    warnings = []
+    other_article = (
+        "Regulators Question Marketplace\n\n"
+        "Members of parliament summoned the marketplace's managers to a hearing on fake toys sold to children.\n\n"
+        "The company was founded in a small flat and now employs several thousand people.\n"
+    )
+    records = [InputRecord("same-id", ARTICLE), InputRecord("same-id", other_article)]
+    empty = pd.DataFrame(columns=list(COLUMNS))
+    queue = build_queue(records, model, empty, "margin", 0, warnings.append)
+    keys_in_queue = [(item.article_id, item.paragraph) for item in queue]
+    assert len(keys_in_queue) == len(set(keys_in_queue))
+    assert any("give inputs unique ids" in message for message in warnings)

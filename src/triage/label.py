@@ -14,7 +14,7 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -145,8 +145,6 @@ def build_queue(
 
 
 def _with_uncertainty(item: QueueItem, score: float) -> QueueItem:
-    from dataclasses import replace
-
     return replace(item, uncertainty=round(score, 4))
 
 
@@ -171,12 +169,14 @@ def _unlabelled(items: Sequence[QueueItem], labelled: pd.DataFrame, warn) -> lis
         seen_hashes.add(digest)
     drop |= {max(i, j) for i, j, _ in near_duplicate_pairs(texts, texts) if i != j}
     for i, item in enumerate(items):
-        if i not in drop and (item.article_id, item.paragraph) in known_keys:
+        key = (item.article_id, item.paragraph)
+        if i not in drop and key in known_keys:
             warn(
-                f"{item.article_id} paragraph {item.paragraph}: the labelled file holds other text "
-                "under this id and paragraph; skipped"
+                f"{item.article_id} paragraph {item.paragraph}: the labelled file or an earlier input "
+                "holds other text under this id and paragraph; skipped (give inputs unique ids)"
             )
             drop.add(i)
+        known_keys.add(key)
     return [i for i in range(len(items)) if i not in drop]
 
 
