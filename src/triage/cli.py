@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 
 from triage import __version__
-from triage.errors import EXIT_UNEXPECTED, EXIT_USAGE, BadInput, QualityFloorNotMet, TriageError, UsageError
+from triage.errors import (
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    BadInput,
+    QualityFloorNotMet,
+    TriageError,
+    UsageError,
+)
 
 app = typer.Typer(
     name="triage",
@@ -511,14 +518,194 @@ def validate_command(data: DataOption = Path("data/labeled")) -> None:
         print(f"  {source:<9} {split:<6} {count}")
 
 
+class Strategy(StrEnum):
+    margin = "margin"
+    entropy = "entropy"
+    random = "random"
+
+
+class LabelSplit(StrEnum):
+    train = "train"
+    test = "test"
+
+
+LabelDataOption = Annotated[
+    Path,
+    typer.Option(
+        "--data",
+        help="Your labelled CSV file: created when missing, every answer written to it at once.",
+        show_default=False,
+    ),
+]
+AnnotatorOption = Annotated[
+    str,
+    typer.Option(
+        "--annotator", help="Your name, recorded with every label. [default: $USER]", show_default=False
+    ),
+]
+
+
+def _annotator(name: str | None) -> str:
+    return name or os.environ.get("USER") or "analyst"
+
+
+@app.command("label")
+def label_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Articles to label: anything `triage predict` takes (not needed with --import).",
+            show_default=False,
+        ),
+    ] = None,
+    data: LabelDataOption = ...,  # type: ignore[assignment]
+    model: ModelOption = None,
+    strategy: Annotated[
+        Strategy,
+        typer.Option(
+            "--strategy", help="Order of the queue: smallest top-two margin, highest entropy, or random."
+        ),
+    ] = Strategy.margin,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of --strategy random.")] = 0,
+    annotator: AnnotatorOption = "",
+    blind: Annotated[
+        bool,
+        typer.Option(
+            "--blind", help="Hide the model's suggestion, also from --export (an independent second pass)."
+        ),
+    ] = False,
+    split: Annotated[
+        LabelSplit, typer.Option("--split", help="Split of the new rows: train, or test to score on.")
+    ] = LabelSplit.train,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export", help="Write the ranked queue with suggestions to this CSV instead of asking."
+        ),
+    ] = None,
+    import_from: Annotated[
+        Path | None,
+        typer.Option("--import", help="Merge the filled-in labels of a CSV (an --export, or id,text,label)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Let --export replace an existing file.")] = False,
+    text_column: TextColumnOption = "text",
+    id_column: IdColumnOption = None,
+    encoding: EncodingOption = None,
+) -> None:
+    """Label your own articles, most uncertain paragraph first, into your own labelled file.
+
+    Keys: 1-6 the labels, s skip, u undo, b back, q quit, ? the definitions. Paragraphs
+    already in --data are left out, so running again resumes.
+
+    Example: triage label articles/ --data mine.csv --annotator ana
+    """
+    from triage import label
+
+    who = _annotator(annotator)
+    if import_from is not None and (paths or export is not None):
+        raise UsageError("--import merges a filled-in file: give it no articles and no --export")
+    if import_from is not None:
+        summary = label.import_labels(import_from, data, annotator=who, split=split.value)
+        say(
+            f"merged {summary.merged} rows into {data} ({summary.already_labelled} already there, "
+            f"{summary.unlabelled} without a label left out)"
+        )
+        return
+    if not paths:
+        raise BadInput("no input: give articles to label, or --import a filled-in queue")
+    options = {"text_column": text_column, "id_column": id_column, "encoding": encoding}
+    if export is not None:
+        from triage.io import check_output_target, write_output
+
+        check_output_target(export, force)
+        chosen, _, queue = label.labelling_queue(
+            paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
+        )
+        frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
+        write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
+        say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
+        return
+    summary = label.label_interactively(
+        paths,
+        data,
+        annotator=who,
+        read_key=label.terminal_key_reader(),
+        out=sys.stderr,
+        model_path=model,
+        strategy=strategy.value,
+        seed=seed,
+        blind=blind,
+        split=split.value,
+        warn=say,
+        **options,
+    )
+    say(f"{summary.labelled} labelled, {summary.remaining} left in the queue; labels in {data}")
+
+
+@app.command("review")
+def review_command(
+    data: DataOption = Path("data/labeled"),
+    model: ModelOption = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="List at most this many rows.")] = 20,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", help="table for people; csv (fill in decision, new_label, then --apply) or jsonl."
+        ),
+    ] = OutputFormat.table,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds",
+            min=2,
+            help="Hold the training articles (and the standalone paragraphs) out in this many groups.",
+        ),
+    ] = 5,
+    loao: Annotated[
+        bool, typer.Option("--loao", help="One article per fold instead (slow: one fit per article).")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for the folds.")] = 1,
+    apply: Annotated[
+        Path | None,
+        typer.Option(
+            "--apply", help="Record the decisions (keep/relabel) of a filled-in review CSV in --data."
+        ),
+    ] = None,
+    annotator: AnnotatorOption = "",
+) -> None:
+    """List training rows whose label the model, trained without them, confidently
+    contradicts (confident learning: README); --apply records a person's decisions on them.
+
+    Example: triage review --data data/labeled --top 20
+    """
+    from triage import review
+
+    if apply is not None:
+        applied = review.apply_decisions(apply, data, reviewer=_annotator(annotator))
+        say(
+            f"recorded {applied.relabelled} relabelled and {applied.kept} kept in "
+            f"{', '.join(map(str, applied.files))}; log: {applied.log_path}"
+        )
+        return
+    issues = review.review_rows(
+        data, model_path=model, n_folds=None if loao else folds, n_jobs=jobs, progress=say
+    )
+    say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
+    shown = issues.head(top)
+    if output_format == OutputFormat.csv:
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+    elif output_format == OutputFormat.jsonl:
+        sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
+    else:
+        sys.stdout.write(review.render_review_table(shown))
+    sys.stdout.flush()
+
+
 def _warner(strict: bool, failure: bool = False):
     def warn(message: str) -> None:
         if strict:
             raise BadInput(f"{message} (--strict)")
-        say(
-            f"{'error' if failure else 'warning'}: {message}"
-            + ("; going on with the other inputs" if failure else "")
-        )
+        say(f"warning: {message}" + ("; going on with the other inputs" if failure else ""))
 
     return warn
 
@@ -527,7 +714,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="triage", standalone_mode=False)
+        result = command.main(args=argv, prog_name="triage", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
+            say("error: interrupted")
+            return 130
         return 0
     except typer.Exit as exc:
         return exc.exit_code

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from triage.atomic import atomic_write_text
 from triage.errors import BadInput
 
 TAXONOMY_VERSION = "2026-11-30"
@@ -47,7 +48,28 @@ ALLOWED_SPLITS = {
     "independent": ("train",),
     "ood": ("ood",),
     "ood_realistic": ("ood",),
+    # An analyst's own labels (`triage label`, or a simple id,text,label CSV): train or test.
+    "analyst": ("train", "test"),
 }
+# Optional columns a labelled file may carry after the schema's: who labelled a row, when,
+# with which model's suggestion on screen, and where the text came from (`triage label`),
+# and a reviewer's decision on it (`triage review --apply`). Loading accepts and ignores
+# them, so files without them stay valid and files with them train like any other.
+PROVENANCE_COLUMNS = (
+    "annotator",
+    "labeled_at",
+    "model_sha",
+    "suggestion",
+    "strategy",
+    "source_file",
+    "first_line",
+    "last_line",
+)
+REVIEW_COLUMNS = ("review_decision", "reviewed_by", "reviewed_at", "previous_label")
+# The simple form an analyst's spreadsheet may take instead of the schema: `text` and
+# `label`, optionally `id`, `article_id`, `title`, `split` (simple_form_rows fills the rest).
+SIMPLE_FORM_REQUIRED = ("text", "label")
+SIMPLE_FORM_DEFAULT_SPLIT = "test"
 # The labelled folder's files and the one source each may hold.
 LABELED_FILES = {
     "paragraphs.csv": "seed",
@@ -129,13 +151,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise BadInput(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
 
 
-def validate_labeled(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
-    """Check one labelled file against the schema; return it with `paragraph` as int."""
+def read_csv_table(path: Path | str) -> pd.DataFrame:
+    """A CSV's cells as strings (nothing read as NaN); BadInput naming the file if unreadable."""
+    return _read_csv(Path(path))
+
+
+def validate_labeled(
+    frame: pd.DataFrame, path: Path | str, row_numbers: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Check one labelled file against the schema; return it with `paragraph` as int.
+
+    `row_numbers` names the rows in messages when `frame` is a selection of a file's rows.
+    """
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise BadInput(f"{path}: missing column(s) {', '.join(missing)}")
+    numbers = row_numbers if row_numbers is not None else range(1, len(frame) + 1)
     seen: dict[tuple[str, str], int] = {}
-    for row_number, row in enumerate(frame.itertuples(index=False), start=1):
+    for row_number, row in zip(numbers, frame.itertuples(index=False), strict=True):
         where = f"{path}: row {row_number}"
         if not row.article_id.strip():
             raise BadInput(f"{where}: empty article_id")
@@ -165,8 +198,47 @@ def validate_labeled(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
 
 
 def load_labeled_file(path: Path | str) -> pd.DataFrame:
+    """One labelled file, in the schema or in the simple form (`simple_form_rows`)."""
     path = Path(path)
-    return validate_labeled(_read_csv(path), path)
+    return validate_labeled(read_labeled_table(path), path)
+
+
+def read_labeled_table(path: Path | str) -> pd.DataFrame:
+    """A labelled file's rows as strings with every column it has (provenance included), a
+    simple-form file already filled in to the schema; not yet validated."""
+    path = Path(path)
+    frame = _read_csv(path)
+    if is_simple_form(frame):
+        frame = simple_form_rows(frame, path)
+    return frame
+
+
+def is_simple_form(frame: pd.DataFrame) -> bool:
+    """A file with `text` and `label` but not the schema's other columns."""
+    columns = set(frame.columns)
+    return set(SIMPLE_FORM_REQUIRED) <= columns and not {"text_sha1", "source"} <= columns
+
+
+def simple_form_rows(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+    """The schema's columns filled in for an analyst's `id,text,label` file.
+
+    Defaults: `article_id` is the `article_id` column, else `id`, else `row-N`; `paragraph`
+    counts the rows of one article in file order from 0; `split` is `test` (so
+    `triage evaluate --data FILE` scores every row) unless a `split` column says otherwise;
+    `source` is `analyst`; `text_sha1` is computed. Other columns (`title`, provenance) stay.
+    """
+    frame = frame.copy()
+    if "article_id" not in frame.columns:
+        ids = frame["id"] if "id" in frame.columns else pd.Series([""] * len(frame), index=frame.index)
+        frame["article_id"] = [value.strip() or f"row-{number}" for number, value in enumerate(ids, start=1)]
+    if "paragraph" not in frame.columns:
+        frame["paragraph"] = frame.groupby("article_id", sort=False).cumcount().astype(str)
+    if "split" not in frame.columns:
+        frame["split"] = SIMPLE_FORM_DEFAULT_SPLIT
+    frame["source"] = "analyst"
+    frame["label"] = frame["label"].str.strip()
+    frame["text_sha1"] = frame["text"].map(text_sha1)
+    return frame
 
 
 def load_labeled(data: Path | str = DEFAULT_DATA_DIR, *, include_ood: bool = True) -> pd.DataFrame:
@@ -195,6 +267,15 @@ def load_labeled(data: Path | str = DEFAULT_DATA_DIR, *, include_ood: bool = Tru
     if not include_ood:
         rows = rows[rows["split"] != "ood"].reset_index(drop=True)
     return rows
+
+
+def write_labeled_table(rows: pd.DataFrame, path: Path | str) -> None:
+    """Replace a labelled file atomically (readers see the old file or the new one): the
+    schema's columns first, then any provenance columns, UTF-8."""
+
+    extra = [column for column in rows.columns if column not in COLUMNS]
+    text = rows[[*COLUMNS, *extra]].to_csv(index=False, lineterminator="\n")
+    atomic_write_text(path, text)
 
 
 def write_labeled(rows: pd.DataFrame, path: Path | str) -> None:

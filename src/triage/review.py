@@ -1,0 +1,350 @@
+"""The label-error ranking: out-of-fold predictions for every training row, the rows whose
+given label the model confidently contradicts, and a person's decisions on them.
+
+The score is confident learning's (Northcutt et al.; cleanlab's `find_label_issues` with
+`filter_by="confident_learning"`): label j gets the threshold t_j = the mean out-of-fold
+probability of j over the rows labelled j; a row labelled i is an issue when some other
+label j reaches p_j >= t_j. Issues are ranked by the normalized margin p_i - max_{j != i} p_j,
+most negative first: it weighs the given label against the strongest rival, so a row the
+model gives confidently to another label comes before one it is merely unsure of.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from triage.corpus import (
+    DEFAULT_MANIFEST,
+    LABELED_FILES,
+    LABELS,
+    REVIEW_COLUMNS,
+    article_titles,
+    load_labeled,
+    load_manifest,
+    read_csv_table,
+    read_labeled_table,
+    validate_labeled,
+    write_labeled_table,
+)
+from triage.errors import BadInput
+
+DEFAULT_REVIEW_FOLDS = 5
+DECISIONS = ("keep", "relabel")
+REVIEW_LOG_NAME = "review-log.csv"
+LOG_COLUMNS = (
+    "reviewed_at",
+    "reviewed_by",
+    "file",
+    "article_id",
+    "paragraph",
+    "text_sha1",
+    "decision",
+    "old_label",
+    "new_label",
+)
+
+
+# --- out-of-fold predictions for every training row ------------------------------------------
+def review_out_of_fold(
+    rows: pd.DataFrame,
+    settings,
+    *,
+    n_folds: int | None = DEFAULT_REVIEW_FOLDS,
+    titles: dict[str, str] | None = None,
+    n_jobs: int = 1,
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray]]:
+    """(scored rows, paragraph probabilities, title probabilities) with every `train` row
+    scored once by a model that never saw it.
+
+    Article rows are held out by `evaluation.loao_folds` (one article a fold with
+    `n_folds=None`, else that many groups of articles); standalone paragraphs (one row per
+    article_id), which those folds always train on, are held out in `n_folds` groups (5
+    with `n_folds=None`) of their own, training on everything else. Near-duplicates of a
+    held-out row leave its fold either way.
+    """
+    from triage.evaluation import out_of_fold_probabilities
+
+    train = rows[rows["split"] == "train"].reset_index(drop=True)
+    if train.empty:
+        raise BadInput("no training rows to review (check --data and the split column)")
+    counts = train["article_id"].value_counts()
+    articles, standalone = set(counts[counts > 1].index), set(counts[counts == 1].index)
+    parts = []
+    for ids, folds in ((articles, n_folds), (standalone, n_folds or DEFAULT_REVIEW_FOLDS)):
+        if not ids:
+            continue
+        try:
+            parts.append(out_of_fold_probabilities(train, settings, ids, titles, n_jobs, n_folds=folds))
+        except ValueError as exc:  # e.g. a fold with one label, or no term left after min_df
+            raise BadInput(f"cannot fit the out-of-fold models on these rows: {exc}") from None
+    scored = pd.concat([part[0] for part in parts], ignore_index=True)
+    probabilities = np.vstack([part[1] for part in parts])
+    title_probabilities = {key: value for part in parts for key, value in part[2].items()}
+    return scored, probabilities, title_probabilities
+
+
+def cached_review_out_of_fold(rows, settings, *, n_folds, titles, n_jobs):
+    """`review_out_of_fold`, kept on disk in $TRIAGE_OOF_CACHE when that names a folder (the
+    same folder training uses), keyed by the rows, the settings and the folds."""
+    from triage.training import OOF_CACHE_ENVIRONMENT_VARIABLE
+
+    folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
+    if not folder:
+        return review_out_of_fold(rows, settings, n_folds=n_folds, titles=titles, n_jobs=n_jobs)
+    digest = hashlib.sha256()
+    digest.update(rows[["article_id", "paragraph", "text", "label", "split"]].to_csv(index=False).encode())
+    digest.update(json.dumps(settings.to_dict(), sort_keys=True).encode())
+    digest.update(json.dumps([n_folds, sorted((titles or {}).items())]).encode())
+    path = Path(folder) / f"review-oof-{digest.hexdigest()[:20]}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as stored:
+            keys = pd.DataFrame({"article_id": stored["article_id"], "paragraph": stored["paragraph"]})
+            scored = keys.merge(rows, on=["article_id", "paragraph"], how="left", validate="one_to_one")
+            titles_found = dict(zip(stored["title_ids"].tolist(), stored["title_probabilities"], strict=True))
+            return scored, stored["own"], titles_found
+    scored, own, title_probabilities = review_out_of_fold(
+        rows, settings, n_folds=n_folds, titles=titles, n_jobs=n_jobs
+    )
+    ids = sorted(title_probabilities)
+    np.savez(
+        path,
+        article_id=scored["article_id"].to_numpy(dtype=str),
+        paragraph=scored["paragraph"].to_numpy(dtype=int),
+        own=own,
+        title_ids=np.array(ids, dtype=str),
+        title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(len(ids), len(LABELS)),
+    )
+    return scored, own, title_probabilities
+
+
+# --- the score -----------------------------------------------------------------------------------
+def label_issues(rows: pd.DataFrame, probabilities: np.ndarray, labels=LABELS) -> pd.DataFrame:
+    """The rows whose given label the out-of-fold probabilities confidently contradict, most
+    contradicted first, with the label the model prefers and the per-label thresholds used."""
+    rows = rows.reset_index(drop=True)
+    probabilities = np.asarray(probabilities, dtype=float)
+    given = np.array([labels.index(label) for label in rows["label"]])
+    thresholds = np.full(len(labels), np.inf)  # a label nobody gave can contradict nothing
+    for column in range(len(labels)):
+        mine = given == column
+        if mine.any():
+            thresholds[column] = probabilities[mine, column].mean()
+    confident = probabilities >= thresholds
+    confident[np.arange(len(rows)), given] = False
+    rivals = np.where(confident, probabilities, -1.0)
+    suggested = rivals.argmax(axis=1)
+    own = probabilities[np.arange(len(rows)), given]
+    others = probabilities.copy()
+    others[np.arange(len(rows)), given] = -1.0
+    margin = own - others.max(axis=1)
+    issues = rows.assign(
+        model_label=[labels[i] for i in suggested],
+        p_given=own.round(4),
+        p_model=probabilities[np.arange(len(rows)), suggested].round(4),
+        normalized_margin=margin.round(4),
+        threshold_model_label=thresholds[suggested].round(4),
+    )[confident.any(axis=1)]
+    issues = issues.sort_values("normalized_margin", kind="stable").reset_index(drop=True)
+    issues.insert(0, "rank", range(1, len(issues) + 1))
+    return issues.rename(columns={"label": "given_label"})
+
+
+REVIEW_OUTPUT_COLUMNS = (
+    "rank",
+    "article_id",
+    "paragraph",
+    "given_label",
+    "model_label",
+    "p_given",
+    "p_model",
+    "normalized_margin",
+    "source",
+    "text_sha1",
+    "text",
+)
+
+
+def review_rows(
+    data: Path | str,
+    *,
+    model_path: Path | str | None = None,
+    n_folds: int | None = DEFAULT_REVIEW_FOLDS,
+    n_jobs: int = 1,
+    manifest_path: Path | str = DEFAULT_MANIFEST,
+    progress: Callable[[str], None] = lambda message: None,
+) -> pd.DataFrame:
+    """What `triage review` lists: the label issues of `data`'s training rows, scored by
+    out-of-fold models with the settings of `model_path`'s card and its article context."""
+    from triage.evaluation import contextualise_by_article
+    from triage.model import Settings
+    from triage.predict import load_model
+
+    model = load_model(model_path)
+    settings = Settings.from_dict(model.card["settings"])
+    rows = load_labeled(data, include_ood=False)
+    titles = article_titles(load_manifest(manifest_path)) if Path(manifest_path).exists() else {}
+    train_rows = rows[rows["split"] == "train"]
+    what = "leave-one-article-out" if n_folds is None else f"{n_folds} groups"
+    progress(f"out-of-fold predictions for {len(train_rows)} training rows ({what}) ...")
+    scored, own, title_probabilities = cached_review_out_of_fold(
+        rows, settings, n_folds=n_folds, titles=titles, n_jobs=n_jobs
+    )
+    in_context = contextualise_by_article(scored, own, model.context_model, title_probabilities)
+    issues = label_issues(scored, in_context, list(LABELS))
+    return issues[list(REVIEW_OUTPUT_COLUMNS)].assign(decision="", new_label="")
+
+
+def render_review_table(issues: pd.DataFrame, width: int = 100) -> str:
+    """The issues for people: one block per row, both labels and the text."""
+    if issues.empty:
+        return "no label issues: no row's given label is confidently contradicted\n"
+    lines = []
+    for row in issues.itertuples(index=False):
+        text = row.text if len(row.text) <= width else row.text[: width - 3] + "..."
+        lines.append(
+            f"{row.rank:>3}. {row.article_id} paragraph {row.paragraph}: given {row.given_label} "
+            f"({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
+        )
+        lines.append(f"     {text}")
+    return "\n".join(lines) + "\n"
+
+
+# --- a person's decisions ------------------------------------------------------------------------
+@dataclass
+class AppliedDecisions:
+    kept: int
+    relabelled: int
+    log_path: Path
+    files: list[Path]
+
+
+def apply_decisions(
+    decisions_path: Path | str, data: Path | str, *, reviewer: str, log_path: Path | str | None = None
+) -> AppliedDecisions:
+    """Record each decision of `decisions_path` (keep or relabel, by article_id and
+    paragraph) in the labelled file that holds the row (review_decision, reviewed_by,
+    reviewed_at, previous_label) and in the review log. Any bad row stops it naming the row,
+    and then nothing is changed."""
+    decisions_path, data = Path(decisions_path), Path(data)
+    files = _labelled_files(data)
+    tables = {path: read_labeled_table(path) for path in files}
+    where_is = {
+        (str(a), str(p)): path
+        for path, table in tables.items()
+        for a, p in zip(table["article_id"], table["paragraph"], strict=True)
+    }
+    decisions = _read_decisions(decisions_path)
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    log_rows, kept, relabelled = [], 0, 0
+    for number, decision in decisions:
+        where = f"{decisions_path}: row {number}"
+        key = (decision["article_id"], decision["paragraph"])
+        path = where_is.get(key)
+        if path is None:
+            raise BadInput(f"{where}: {key[0]} paragraph {key[1]} is not in {data}")
+        table = tables[path]
+        position = table.index[(table["article_id"] == key[0]) & (table["paragraph"].astype(str) == key[1])][
+            0
+        ]
+        current = table.at[position, "label"]
+        if decision.get("text_sha1") and decision["text_sha1"] != table.at[position, "text_sha1"]:
+            raise BadInput(f"{where}: the text of {key[0]} paragraph {key[1]} changed since the review")
+        new_label = current
+        if decision["decision"] == "relabel":
+            new_label = decision["new_label"]
+            if new_label not in LABELS:
+                shown = repr(new_label) if new_label else "empty"
+                raise BadInput(f"{where}: new_label {shown} is not one of {', '.join(LABELS)}")
+            relabelled += 1
+        else:
+            kept += 1
+        for column in REVIEW_COLUMNS:
+            if column not in table.columns:
+                table[column] = ""
+        table.loc[position, ["label", *REVIEW_COLUMNS]] = [
+            new_label,
+            decision["decision"],
+            decision.get("reviewer") or reviewer,
+            now,
+            current,
+        ]
+        log_rows.append(
+            {
+                "reviewed_at": now,
+                "reviewed_by": decision.get("reviewer") or reviewer,
+                "file": str(path),
+                "article_id": key[0],
+                "paragraph": key[1],
+                "text_sha1": table.at[position, "text_sha1"],
+                "decision": decision["decision"],
+                "old_label": current,
+                "new_label": new_label,
+            }
+        )
+    changed = sorted({Path(row["file"]) for row in log_rows})
+    for path in changed:
+        validate_labeled(tables[path].fillna(""), path)
+    for path in changed:
+        write_labeled_table(tables[path].fillna(""), path)
+    log_path = Path(log_path) if log_path else default_log_path(data)
+    _append_log(log_path, log_rows)
+    return AppliedDecisions(kept, relabelled, log_path, changed)
+
+
+def default_log_path(data: Path) -> Path:
+    """The review log beside the data: `<folder>/review-log.csv`, or `<file>.review-log.csv`."""
+    return data / REVIEW_LOG_NAME if data.is_dir() else data.with_name(f"{data.stem}.{REVIEW_LOG_NAME}")
+
+
+def _labelled_files(data: Path) -> list[Path]:
+    if data.is_dir():
+        files = [data / name for name in LABELED_FILES if (data / name).exists()]
+        if not files:
+            raise BadInput(f"{data}: no labelled files ({', '.join(LABELED_FILES)})")
+        return files
+    if not data.exists():
+        raise BadInput(f"{data}: no such file or folder")
+    return [data]
+
+
+def _read_decisions(path: Path) -> list[tuple[int, dict]]:
+    """(row number, decision) for each row with a decision; every row checked first."""
+    table = read_csv_table(path)
+    missing = [column for column in ("article_id", "paragraph", "decision") if column not in table.columns]
+    if missing:
+        raise BadInput(
+            f"{path}: no {', '.join(missing)} column (fill in `decision` of `triage review --format csv`)"
+        )
+    decisions = []
+    for number, row in enumerate(table.to_dict("records"), start=1):
+        choice = row["decision"].strip().lower()
+        if not choice:
+            continue
+        if choice not in DECISIONS:
+            raise BadInput(f"{path}: row {number}: decision {choice!r} is not keep or relabel")
+        row = {key: str(value).strip() for key, value in row.items()}
+        row["decision"] = choice
+        row.setdefault("new_label", "")
+        decisions.append((number, row))
+    if not decisions:
+        raise BadInput(f"{path}: no row has a decision (keep or relabel)")
+    return decisions
+
+
+def _append_log(path: Path, rows: list[dict]) -> None:
+    from triage.atomic import atomic_write_text
+
+    previous = pd.read_csv(path, dtype=str, keep_default_na=False) if path.exists() else None
+    frame = pd.DataFrame(rows, columns=list(LOG_COLUMNS))
+    if previous is not None:
+        frame = pd.concat([previous, frame], ignore_index=True)
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))

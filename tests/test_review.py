@@ -1,0 +1,161 @@
+"""`triage review`: out-of-fold label issues of a small labelled folder built here, and a
+person's decisions recorded with provenance. The folder is a copy of some
+project rows with one label flipped by the test; nothing here writes the project's data."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from triage.cli import main
+from triage.corpus import LABELS, load_labeled, text_sha1
+from triage.review import label_issues
+
+ROOT = Path(__file__).resolve().parents[1]
+# The test's one deliberate error, made in a copy: the first legal_action row of the
+# project's independent paragraphs relabelled market_expansion.
+FLIPPED_TO = "market_expansion"
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def small_folder(tmp_path):
+    """A copy of the independent paragraphs (standalone) and four realistic articles, with
+    one label flipped; returns the folder."""
+    folder = tmp_path / "labeled"
+    folder.mkdir()
+    standalone = pd.read_csv(ROOT / "data/labeled/independent.csv", dtype=str, keep_default_na=False)
+    flipped = standalone.index[standalone["label"] == "legal_action"][0]
+    standalone.loc[flipped, "label"] = FLIPPED_TO
+    standalone.to_csv(folder / "independent.csv", index=False)
+    realistic = pd.read_csv(ROOT / "data/labeled/realistic.csv", dtype=str, keep_default_na=False)
+    four = realistic["article_id"].drop_duplicates().head(4)
+    realistic[realistic["article_id"].isin(four)].to_csv(folder / "realistic.csv", index=False)
+    return folder, standalone.loc[flipped, "article_id"]
+
+
+def test_confident_learning_flags_a_row_another_label_reaches_its_threshold():
+    rows = pd.DataFrame({"label": ["legal_action", "legal_action", "other", "other"], "text": list("abcd")})
+    # legal_action rows average 0.8 on legal_action (its threshold); the last `other` row
+    # reaches 0.9 there, the third `other` row only 0.1
+    probabilities = np.zeros((4, len(LABELS)))
+    probabilities[:, LABELS.index("legal_action")] = [0.9, 0.7, 0.1, 0.9]
+    probabilities[:, LABELS.index("other")] = [0.1, 0.3, 0.9, 0.1]
+    issues = label_issues(rows, probabilities, list(LABELS))
+    assert issues["text"].tolist() == ["d"] and issues.loc[0, "model_label"] == "legal_action"
+    assert issues.loc[0, "normalized_margin"] == pytest.approx(-0.8)
+    assert issues.loc[0, "threshold_model_label"] == pytest.approx(0.8)
+
+
+def review_output(capsys, trained, folder, *options):
+    code, out, err = run(
+        capsys, "review", "--data", folder, "--model", trained.model_path, "--folds", "3", *options
+    )
+    assert code == 0, err
+    return out
+
+
+def test_review_puts_the_flipped_row_first_with_both_labels(capsys, trained, small_folder):
+    folder, flipped = small_folder
+    records = [
+        json.loads(line) for line in review_output(capsys, trained, folder, "--format", "jsonl").splitlines()
+    ]
+    first = records[0]
+    assert first["article_id"] == flipped and first["given_label"] == FLIPPED_TO
+    assert first["model_label"] == "legal_action" and first["p_model"] > first["p_given"]
+    assert {"text", "paragraph", "normalized_margin", "decision", "new_label"} <= set(first)
+    assert [r["rank"] for r in records] == list(range(1, len(records) + 1))
+
+
+def test_review_scores_article_rows_and_standalone_rows_out_of_fold():
+    from triage.corpus import load_labeled as load
+    from triage.review import review_out_of_fold
+    from triage.training import CHOSEN_SETTINGS
+
+    rows = load(ROOT / "data/labeled/paragraphs.csv")
+    rows = rows[rows["split"] == "train"].head(60)  # the first 60 seed training rows: two articles
+    standalone = pd.read_csv(ROOT / "data/labeled/independent.csv", dtype=str, keep_default_na=False).head(60)
+    standalone["paragraph"] = standalone["paragraph"].astype(int)
+    both = pd.concat([rows, standalone], ignore_index=True)
+    settings = CHOSEN_SETTINGS.replace(word_ngrams=(1, 1), char_ngrams=None)
+    scored, probabilities, _ = review_out_of_fold(both, settings, n_folds=3)
+    assert sorted(map(tuple, scored[["article_id", "paragraph"]].values.tolist())) == sorted(
+        map(tuple, both[["article_id", "paragraph"]].values.tolist())
+    )
+    assert probabilities.shape == (len(both), 6)
+
+
+def test_review_table_and_top(capsys, trained, small_folder):
+    folder, flipped = small_folder
+    out = review_output(capsys, trained, folder, "--top", "1")
+    assert out.startswith(f"  1. {flipped} paragraph 0: given {FLIPPED_TO}") and "  2. " not in out
+
+
+def test_apply_relabels_and_keeps_with_provenance_and_a_log(capsys, trained, small_folder, tmp_path):
+    folder, flipped = small_folder
+    out = review_output(capsys, trained, folder, "--format", "csv", "--top", "3")
+    decisions = pd.read_csv(io.StringIO(out), dtype=str, keep_default_na=False)
+    # a person read the three rows: the first is a lawsuit, the other two keep their labels
+    decisions["decision"] = ["relabel" if a == flipped else "keep" for a in decisions["article_id"]]
+    decisions.loc[decisions["article_id"] == flipped, "new_label"] = "legal_action"
+    sheet = tmp_path / "decisions.csv"
+    decisions.to_csv(sheet, index=False)
+    before = load_labeled(folder)
+    code, _, err = run(capsys, "review", "--data", folder, "--apply", sheet, "--annotator", "rev")
+    assert code == 0 and "recorded 1 relabelled and 2 kept" in err, err
+    table = pd.read_csv(folder / "independent.csv", dtype=str, keep_default_na=False)
+    row = table[table["article_id"] == flipped].iloc[0]
+    assert row["label"] == "legal_action" and row["previous_label"] == FLIPPED_TO
+    assert row["review_decision"] == "relabel" and row["reviewed_by"] == "rev" and row["reviewed_at"]
+    after = load_labeled(folder)
+    assert (after["label"] != before["label"]).sum() == 1
+    log = pd.read_csv(folder / "review-log.csv", dtype=str, keep_default_na=False)
+    assert log["decision"].tolist().count("keep") == 2
+    assert log[log["decision"] == "relabel"][["old_label", "new_label"]].values.tolist() == [
+        [FLIPPED_TO, "legal_action"]
+    ]
+
+
+def test_apply_with_one_bad_row_names_it_and_changes_nothing(capsys, small_folder, tmp_path):
+    folder, flipped = small_folder
+    before = (folder / "independent.csv").read_bytes()
+    sheet = tmp_path / "decisions.csv"
+    sheet.write_text(
+        f"article_id,paragraph,decision,new_label\n{flipped},0,relabel,legal_action\n{flipped},0,relabel,gossip\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(capsys, "review", "--data", folder, "--apply", sheet)
+    assert code == 3 and "row 2: new_label 'gossip'" in err and err.count("\n") == 1
+    assert (folder / "independent.csv").read_bytes() == before
+    assert not (folder / "review-log.csv").exists()
+
+
+def test_apply_refuses_a_row_whose_text_changed_since_the_review(capsys, small_folder, tmp_path):
+    folder, flipped = small_folder
+    sheet = tmp_path / "decisions.csv"
+    sheet.write_text(
+        f"article_id,paragraph,text_sha1,decision,new_label\n{flipped},0,{text_sha1('old text')},keep,\n",
+        encoding="utf-8",
+    )
+    code, _, err = run(capsys, "review", "--data", folder, "--apply", sheet)
+    assert code == 3 and "changed since the review" in err
+
+
+@pytest.mark.parametrize("command", ["label", "review"])
+def test_label_and_review_help_give_an_example(command):
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and f"Example: triage {command}" in result.output
