@@ -178,7 +178,7 @@ def scored_chunks(
 
 # --- near-duplicate articles within a run ------------------------------------------------------
 SAMPLE_EVERY = 4  # a 3-gram is indexed when its hash is divisible by this (a stable sample)
-INDEX_LIMIT = 2_000_000  # sampled 3-grams remembered; past it new articles are checked, not added
+INDEX_LIMIT = 1_000_000  # sampled 3-grams remembered; past it new articles are checked, not added
 
 
 class NearDuplicates:

@@ -70,6 +70,12 @@ class OutputFormat(StrEnum):
     html = "html"
 
 
+class ReviewFormat(StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
 class Engine(StrEnum):
     local = "local"
     dask = "dask"
@@ -648,11 +654,11 @@ def review_command(
     model: ModelOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="List at most this many rows.")] = 20,
     output_format: Annotated[
-        OutputFormat,
+        ReviewFormat,
         typer.Option(
             "--format", help="table for people; csv (fill in decision, new_label, then --apply) or jsonl."
         ),
-    ] = OutputFormat.table,
+    ] = ReviewFormat.table,
     folds: Annotated[
         int,
         typer.Option(
@@ -692,9 +698,9 @@ def review_command(
     )
     say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
     shown = issues.head(top)
-    if output_format == OutputFormat.csv:
+    if output_format == ReviewFormat.csv:
         sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
-    elif output_format == OutputFormat.jsonl:
+    elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
     else:
         sys.stdout.write(review.render_review_table(shown))

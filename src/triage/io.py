@@ -35,6 +35,9 @@ DEFAULT_ID_COLUMN = "id"
 # triage's own outputs out of a directory.
 OUTPUT_SCHEMA_KEY = "triage_schema"
 OUTPUT_SCHEMA = 2
+# Ids remembered per file for the duplicate-id warning; past this many the warning is
+# best-effort, so that memory stays bounded on a feed of millions of rows.
+DUPLICATE_ID_LIMIT = 100_000
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -456,7 +459,7 @@ def _row_record(path, row, number, unit, warn, options: ReadOptions, seen, offse
         return None
     if record_id in seen:
         warn(f"{path} {unit} {number}: duplicate id {record_id!r} (kept; outputs repeat it)")
-    if len(seen) < 1_000_000:  # duplicate-id warnings are best-effort past a million ids
+    if len(seen) < DUPLICATE_ID_LIMIT:
         seen.add(record_id)
     title = row.get(options.title_column or "title")
     title = title.strip() if isinstance(title, str) and title.strip() else None
