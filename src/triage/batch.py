@@ -458,8 +458,10 @@ def run_batch(
 ) -> BatchSummary:
     """Read, score and write every record of `request`; returns the counts. Raises
     Interrupted (with the journal kept) on Ctrl-C."""
+    from triage.io import check_input_paths
     from triage.predict import default_model_path, load_model
 
+    check_input_paths(request.paths)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)
     options = request.score_options
@@ -542,6 +544,12 @@ def run_batch(
                 writer.write(outputs)
             progress.update(summary.records, chunk[-1])
         progress.close()
+        if inputs_done == 0:
+            if journal is not None:
+                shutil.rmtree(journal.directory, ignore_errors=True)
+            raise BadInput(
+                "no readable input" + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
+            )
         if journal is not None:
             journal.assemble(
                 request.output_format, model.labels, request.read_options.keep_columns, options.explain

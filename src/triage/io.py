@@ -183,8 +183,7 @@ def iter_inputs(
     `file_failed` it raises. Paths named on the command line must exist and be supported.
     """
     options = options or ReadOptions(**option_values)
-    if not paths:
-        raise BadInput("no input: give a file, a directory, or - for standard input")
+    check_input_paths(paths)
     for name in paths:
         if name == "-":
             text = read_stdin(options.encoding, options.max_bytes)
@@ -195,12 +194,23 @@ def iter_inputs(
         path = Path(name)
         if path.is_dir():
             yield from _directory_records(path, warn, options, file_failed)
-        elif not path.exists():
-            raise BadInput(f"{path}: no such file or directory")
-        elif input_kind(path) is None and path.suffix:
-            raise BadInput(f"{path}: {path.suffix} files are not supported; use {SUPPORTED_FORMATS}")
         else:
             yield from _guarded(_file_records(path, warn, options), file_failed)
+
+
+def check_input_paths(paths: list[str]) -> None:
+    """Refuse, before any work (and before a model is loaded), paths that cannot be read:
+    none given, missing, or of a type triage does not read."""
+    if not paths:
+        raise BadInput("no input: give a file, a directory, or - for standard input")
+    for name in paths:
+        path = Path(name)
+        if name == "-" or path.is_dir():
+            continue
+        if not path.exists():
+            raise BadInput(f"{path}: no such file or directory")
+        if input_kind(path) is None and path.suffix:
+            raise BadInput(f"{path}: {path.suffix} files are not supported; use {SUPPORTED_FORMATS}")
 
 
 def _guarded(records: Iterator[InputRecord], file_failed: Warn | None) -> Iterator[InputRecord]:

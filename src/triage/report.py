@@ -158,7 +158,5 @@ def predict_records(
         model_path=model_path,
     )
     buffer = io.StringIO()
-    summary = run_batch(request, warn=warn, file_failed=warn, stdout=buffer)
-    if not summary.records:
-        raise BadInput("no readable input")
+    run_batch(request, warn=warn, file_failed=warn, stdout=buffer)
     return buffer.getvalue()
