@@ -72,10 +72,13 @@ def seconds(function) -> float:
     return time.perf_counter() - started
 
 
-def median_command(command: list[str], runs: int = 5) -> float:
-    return statistics.median(
-        seconds(lambda: subprocess.run(command, check=True, capture_output=True)) for _ in range(runs)
-    )
+def paired_medians(first: list[str], second: list[str], runs: int = 9) -> tuple[float, float]:
+    """Median wall time of each command, the two run alternately."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for command, bucket in zip((first, second), times, strict=True):
+            bucket.append(seconds(lambda c=command: subprocess.run(c, check=True, capture_output=True)))
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -135,9 +138,10 @@ def main() -> None:
 
         one = Path(folder) / "one.txt"
         one.write_text(paragraphs[0] + "\n", encoding="utf-8")
-        imports = median_command([sys.executable, "-c", LOAD_IMPORTS])
-        single = median_command(
-            [triage_bin, "predict", str(one), "--unit", "paragraph", "--model", args.model, "-q"]
+        # interleaved pairs: the machine's drift hits both commands alike
+        imports, single = paired_medians(
+            [sys.executable, "-c", LOAD_IMPORTS],
+            [triage_bin, "predict", str(one), "--unit", "paragraph", "--model", args.model, "-q"],
         )
         print(
             f"\none paragraph end to end {single:.2f} s = {single / imports:.2f}x importing what loading needs "

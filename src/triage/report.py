@@ -1,4 +1,4 @@
-"""What `triage evaluate` and `triage predict` compute, as functions the CLI only renders."""
+"""What `triage evaluate` computes (held-out and cross-validated reports), as functions the CLI only renders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 
 from triage.corpus import DEFAULT_MANIFEST, LABELS, load_labeled, load_manifest
 from triage.errors import BadInput
-from triage.io import DEFAULT_MAX_BYTES
 from triage.predict import load_model
 
 
@@ -123,40 +122,3 @@ def render_report(report: dict) -> str:
             f"{name:<30} macro-F1 {group['macro_f1']:.3f}  ({group['articles']} articles, {group['rows']} paragraphs)"
         )
     return "\n".join(lines)
-
-
-def predict_records(
-    paths: list[str],
-    *,
-    model_path: Path | None = None,
-    output_format: str = "jsonl",
-    unit: str = "article",
-    threshold: float | None = None,
-    explain: bool = False,
-    context: bool = True,
-    text_column: str = "text",
-    id_column: str | None = None,
-    encoding: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    warn: Callable[[str], None] = lambda m: None,
-) -> str:
-    """Read every input, predict, and return the formatted output as one string (for small
-    inputs; `batch.run_batch` streams any size)."""
-    import io
-
-    from triage.batch import BatchRequest, ScoreOptions, run_batch
-    from triage.io import ReadOptions
-
-    read_options = ReadOptions(
-        encoding=encoding, max_bytes=max_bytes, text_column=text_column, id_column=id_column
-    )
-    request = BatchRequest(
-        list(paths),
-        read_options,
-        ScoreOptions(unit, context, threshold, explain),
-        output_format,
-        model_path=model_path,
-    )
-    buffer = io.StringIO()
-    run_batch(request, warn=warn, file_failed=warn, stdout=buffer)
-    return buffer.getvalue()
