@@ -381,25 +381,23 @@ class Progress:
     def __init__(self, enabled: bool, total_bytes: int | None, stream=sys.stderr):
         self.enabled, self.total_bytes, self.stream = enabled, total_bytes, stream
         self.started = self.last = time.monotonic()
-        self.done_bytes = 0
+        self.done_bytes = 0  # bytes of the source files finished
         self.current_source: str | None = None
-        self.source_sizes: dict[str, int] = {}
+        self.current_size = 0
 
     def update(self, rows: int, last_record: InputRecord | None) -> None:
         if not self.enabled:
             return
+        position = None
         if last_record is not None and last_record.source:
             if last_record.source != self.current_source:
-                if self.current_source is not None:
-                    self.done_bytes += self.source_sizes.get(self.current_source, 0)
+                self.done_bytes += self.current_size
                 self.current_source = last_record.source
                 try:
-                    self.source_sizes[last_record.source] = Path(last_record.source).stat().st_size
+                    self.current_size = Path(last_record.source).stat().st_size
                 except OSError:
-                    self.source_sizes[last_record.source] = 0
+                    self.current_size = 0
             position = self.done_bytes + (last_record.offset or 0)
-        else:
-            position = None
         now = time.monotonic()
         if now - self.last < 0.5:
             return
