@@ -463,36 +463,7 @@ def run_batch(
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)
     options = request.score_options
-    journal = Journal(request.output) if request.output is not None else None
-    summary, skip = BatchSummary(), 0
-    if journal is not None:
-        fingerprint = {
-            "inputs": [str(Path(p).resolve()) if p != "-" else "-" for p in request.paths],
-            "input files": input_fingerprint(request.paths, request.read_options)
-            if "-" not in request.paths
-            else "-",
-            "options": {
-                **options.__dict__,
-                "format": request.output_format,
-                **_read_fingerprint(request.read_options),
-            },
-            "model": model.card["model_file"]["sha256"],
-        }
-        if request.resume:
-            if "-" in request.paths:
-                raise BadInput("--resume cannot re-read standard input; give files")
-            if not journal.exists():
-                raise BadInput(
-                    f"--resume: no interrupted run to continue ({journal.directory} does not exist)"
-                )
-            if request.output.exists() and not request.force:
-                raise BadInput(f"-o {request.output}: already exists (use --force to replace it)")
-            journal.reopen(fingerprint)
-            skip = journal.inputs_done
-            summary = BatchSummary.from_dict(journal.manifest.get("summary") or BatchSummary().to_dict())
-        else:
-            journal.start(fingerprint)
-
+    journal, summary, skip = _open_journal(request, model)
     muted = {"on": skip > 0}
 
     def counted_warn(message: str) -> None:
@@ -562,6 +533,38 @@ def run_batch(
         raise Interrupted(f"interrupted after {inputs_done:,} input records{where}") from None
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _open_journal(request: BatchRequest, model) -> tuple[Journal | None, BatchSummary, int]:
+    """(the journal, the counts so far, input records already done): a new journal for a run
+    with -o, the interrupted run's for --resume, none for stdout."""
+    if request.output is None:
+        return None, BatchSummary(), 0
+    journal = Journal(request.output)
+    fingerprint = {
+        "inputs": [str(Path(p).resolve()) if p != "-" else "-" for p in request.paths],
+        "input files": "-"
+        if "-" in request.paths
+        else input_fingerprint(request.paths, request.read_options),
+        "options": {
+            **request.score_options.__dict__,
+            "format": request.output_format,
+            **_read_fingerprint(request.read_options),
+        },
+        "model": model.card["model_file"]["sha256"],
+    }
+    if not request.resume:
+        journal.start(fingerprint)
+        return journal, BatchSummary(), 0
+    if "-" in request.paths:
+        raise BadInput("--resume cannot re-read standard input; give files")
+    if not journal.exists():
+        raise BadInput(f"--resume: no interrupted run to continue ({journal.directory} does not exist)")
+    if request.output.exists() and not request.force:
+        raise BadInput(f"-o {request.output}: already exists (use --force to replace it)")
+    journal.reopen(fingerprint)
+    summary = BatchSummary.from_dict(journal.manifest.get("summary") or BatchSummary().to_dict())
+    return journal, summary, journal.inputs_done
 
 
 def _read_fingerprint(read_options: ReadOptions) -> dict:
