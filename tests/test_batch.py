@@ -238,7 +238,7 @@ def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, 
 
     (tmp_path / "a.txt").write_text(LAWSUIT)
     code, _, err = predict(tmp_path / "a.txt", "--format", "jsonl")
-    assert code == 0 and err.startswith("triaged 1 articles") and "\r" not in err
+    assert code == 0 and err.startswith("triaged 1 article in") and "\r" not in err
     code, _, err = predict(tmp_path / "a.txt", "--format", "jsonl", "--quiet")
     assert code == 0 and err == ""
 

@@ -63,7 +63,7 @@ class BatchSummary:
 
     def line(self, unit: str) -> str:
         seconds = self.seconds
-        noun = "articles" if unit == "article" else "paragraphs"
+        noun = ("article" if unit == "article" else "paragraph") + ("" if self.records == 1 else "s")
         tags = ", ".join(f"{label} {count}" for label, count in self.tags.most_common()) or "none"
         duplicates = (
             f", {self.near_duplicates} near-duplicate(s) counted once" if self.near_duplicates else ""
