@@ -461,7 +461,7 @@ def serve_command(
         int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
     ] = 5_000_000,
 ) -> None:
-    """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl) and see
+    """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
     the html report, and POST /api/predict, which answers with predict's jsonl records
     (spec: /openapi.json). Needs the serve extra: pip install -e '.[serve]'.
 
