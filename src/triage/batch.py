@@ -30,8 +30,10 @@ from triage.io import (
     InputRecord,
     ReadOptions,
     article_record,
+    check_output_target,
     iter_inputs,
     paragraph_record,
+    to_jsonl,
 )
 from triage.outputs import open_writer
 
@@ -227,6 +229,11 @@ def article_text(record: dict) -> str:
 
 
 # --- the journal ---------------------------------------------------------------------------------
+def journal_directory(target: Path) -> Path:
+    """Where the finished chunks of a run writing `target` wait: `OUT.partial/` beside it."""
+    return target.with_name(target.name + JOURNAL_SUFFIX)
+
+
 class Journal:
     """`OUT.partial/`: numbered JSONL parts of finished chunks and `manifest.json`, written
     after each part (atomically: the commit point). A part the manifest does not list is
@@ -234,7 +241,7 @@ class Journal:
 
     def __init__(self, target: Path):
         self.target = target
-        self.directory = target.with_name(target.name + JOURNAL_SUFFIX)
+        self.directory = journal_directory(target)
         self.manifest_path = self.directory / "manifest.json"
         self.manifest: dict = {}
 
@@ -284,7 +291,7 @@ class Journal:
 
     def add(self, outputs: list[dict], inputs_done: int, summary: BatchSummary) -> None:
         name = f"part-{len(self.manifest['parts']) + 1:06d}.jsonl"
-        data = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in outputs).encode()
+        data = to_jsonl(outputs).encode()
         try:
             atomic_write_bytes(self.directory / name, data)
             manifest = {
@@ -460,6 +467,7 @@ def run_batch(
     from triage.predict import default_model_path, load_model
 
     check_input_paths(request.paths)
+    check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)
     options = request.score_options
@@ -535,6 +543,27 @@ def run_batch(
     return summary
 
 
+def check_output(request: BatchRequest) -> None:
+    """Refuse, before any work, an -o target that cannot be written or would be lost: one
+    that exists without --force, an interrupted run's journal that a new run would discard,
+    or a --resume with nothing (or standard input) to resume."""
+    if request.output is None:
+        if request.resume:
+            raise BadInput("--resume continues a run with -o; there is no output file to continue")
+        return
+    check_output_target(request.output, request.force)
+    journal = Journal(request.output)
+    if request.resume:
+        if "-" in request.paths:
+            raise BadInput("--resume cannot re-read standard input; give files")
+        if not journal.exists():
+            raise BadInput(f"--resume: no interrupted run to continue ({journal.directory} does not exist)")
+    elif journal.directory.exists() and not request.force:
+        raise BadInput(
+            f"{journal.directory} holds an interrupted run: add --resume to continue it, or --force to start over"
+        )
+
+
 def _open_journal(request: BatchRequest, model) -> tuple[Journal | None, BatchSummary, int]:
     """(the journal, the counts so far, input records already done): a new journal for a run
     with -o, the interrupted run's for --resume, none for stdout."""
@@ -556,12 +585,6 @@ def _open_journal(request: BatchRequest, model) -> tuple[Journal | None, BatchSu
     if not request.resume:
         journal.start(fingerprint)
         return journal, BatchSummary(), 0
-    if "-" in request.paths:
-        raise BadInput("--resume cannot re-read standard input; give files")
-    if not journal.exists():
-        raise BadInput(f"--resume: no interrupted run to continue ({journal.directory} does not exist)")
-    if request.output.exists() and not request.force:
-        raise BadInput(f"-o {request.output}: already exists (use --force to replace it)")
     journal.reopen(fingerprint)
     summary = BatchSummary.from_dict(journal.manifest.get("summary") or BatchSummary().to_dict())
     return journal, summary, journal.inputs_done

@@ -370,7 +370,7 @@ def predict_command(
     Example: triage predict data/raw/004_26175a559591074b.txt --format table
     """
     from triage.batch import BatchRequest, ScoreOptions, run_batch
-    from triage.io import ReadOptions, check_output_target
+    from triage.io import ReadOptions
     from triage.outputs import format_for_output
 
     kept = _kept_columns(keep_columns)
@@ -395,9 +395,6 @@ def predict_command(
     if scheduler is not None:
         raise UsageError("--scheduler needs --engine dask")
     chosen = format_for_output(output, output_format.value if output_format else None, sys.stdout.isatty())
-    if output is not None and not resume:
-        check_output_target(output, force)
-        _check_no_journal(output, force)
     request = BatchRequest(
         paths,
         read_options,
@@ -432,19 +429,9 @@ def _kept_columns(value: str | None) -> tuple[str, ...]:
 def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
-    from triage.batch import JOURNAL_SUFFIX
+    from triage.batch import journal_directory
 
-    return (output, output.with_name(output.name + JOURNAL_SUFFIX))
-
-
-def _check_no_journal(output: Path, force: bool) -> None:
-    from triage.batch import JOURNAL_SUFFIX
-
-    journal = output.with_name(output.name + JOURNAL_SUFFIX)
-    if journal.exists() and not force:
-        raise BadInput(
-            f"{journal} holds an interrupted run: add --resume to continue it, or --force to start over"
-        )
+    return (output, journal_directory(output))
 
 
 @app.command("serve")

@@ -189,7 +189,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
 
     def _word_counts(self, documents: list[str]):
         token_ids, base, by_n = self._word_tables()
-        pattern = _token_regex(self.token_pattern)
+        pattern = re.compile(self.token_pattern)  # re keeps compiled patterns cached
         ids: list[int] = []
         tokens_per_document = np.zeros(len(documents), dtype=np.int64)
         for row, document in enumerate(documents):
@@ -198,13 +198,14 @@ class FastTfidfVectorizer(TfidfVectorizer):
             ids.extend(map(token_ids.__getitem__, tokens))
         token_array = np.array(ids, dtype=np.int64)
         document_of_token = np.repeat(np.arange(len(documents)), tokens_per_document)
-        position = np.arange(len(token_array)) - np.repeat(_starts(tokens_per_document), tokens_per_document)
+        token_index = np.arange(len(token_array))
+        document_end = np.repeat(np.cumsum(tokens_per_document), tokens_per_document)
         all_rows, all_columns = [], []
         for n, (keys, features) in by_n.items():
             if not len(keys):
                 continue
             # an n-gram starts at every token with n - 1 tokens after it in the same document
-            starts = np.flatnonzero(position + n <= tokens_per_document[document_of_token])
+            starts = np.flatnonzero(token_index + n <= document_end)
             key = np.zeros(len(starts), dtype=np.int64)
             known = np.ones(len(starts), dtype=bool)
             for k in range(n):
@@ -241,17 +242,3 @@ class FastTfidfVectorizer(TfidfVectorizer):
         if isinstance(terms, np.ndarray):
             state = {**state, "vocabulary_": dict(zip(terms.tolist(), range(len(terms)), strict=True))}
         super().__setstate__(state)
-
-
-def _starts(counts: np.ndarray) -> np.ndarray:
-    """Offset of each group's first item, given the size of each group."""
-    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-
-
-_TOKEN_REGEXES: dict[str, re.Pattern] = {}
-
-
-def _token_regex(pattern: str) -> re.Pattern:
-    if pattern not in _TOKEN_REGEXES:
-        _TOKEN_REGEXES[pattern] = re.compile(pattern)
-    return _TOKEN_REGEXES[pattern]

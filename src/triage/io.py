@@ -558,9 +558,6 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-OUTPUT_FORMATS = ("table", "jsonl", "csv", "html")
-
-
 RESERVED_OUTPUT_KEYS = frozenset(
     {
         "id",
@@ -673,13 +670,3 @@ def flat_rows(obj: dict, labels: list[str], keep_columns: tuple[str, ...] = ()) 
             }
         )
     return rows
-
-
-def to_csv(objects: list[dict], labels: list[str], keep_columns: tuple[str, ...] = ()) -> str:
-    """One row per paragraph, with its article's id (for --unit paragraph: one row per input)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=flat_columns(labels, keep_columns), lineterminator="\n")
-    writer.writeheader()
-    for obj in objects:
-        writer.writerows(flat_rows(obj, labels, keep_columns))
-    return buffer.getvalue()

@@ -7,12 +7,11 @@ Every writer takes output records (io.article_record / io.paragraph_record) thro
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import TextIO
 
 from triage.errors import BadInput, UsageError
-from triage.io import flat_columns, flat_rows
+from triage.io import flat_columns, flat_rows, to_jsonl
 from triage.table import table_legend, to_table
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".html": "html", ".htm": "html"}
@@ -44,7 +43,7 @@ class JsonlWriter:
         self.stream = stream
 
     def write(self, records: list[dict]) -> None:
-        self.stream.write("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records))
+        self.stream.write(to_jsonl(records))
 
     def finish(self) -> None:
         self.stream.flush()
