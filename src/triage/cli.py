@@ -57,6 +57,12 @@ class Split(StrEnum):
     ood_clean = "ood-clean"
 
 
+class RealNewsPart(StrEnum):
+    dev = "dev"
+    dev_check = "dev-check"
+    test = "test"
+
+
 class ReportFormat(StrEnum):
     table = "table"
     json = "json"
@@ -202,14 +208,43 @@ def evaluate_command(
         bool, typer.Option("--no-context", help="Score paragraphs without article context.")
     ] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for --cv.")] = 2,
+    realnews: Annotated[
+        RealNewsPart | None,
+        typer.Option(
+            "--realnews",
+            help="Score whole cached real-news pages (data/realnews/) instead: dev (every choice is made "
+            "here), dev-check (a slice no choice reads), or test (only with --final).",
+            show_default=False,
+        ),
+    ] = None,
+    final: Annotated[
+        bool,
+        typer.Option(
+            "--final",
+            help="With --realnews test: the one logged look at the test part (data/realnews/final_log.csv).",
+        ),
+    ] = False,
 ) -> None:
     """Score the model: per-label precision/recall/F1/support, macro-F1, confusion matrix,
     article-tag micro-F1, beside a majority and a keyword baseline on the same rows.
 
-    Example: triage evaluate --split ood --format json
+    Example: triage evaluate --split ood --format json; triage evaluate --realnews dev
     """
     from triage.report import cross_validation_report, render_report, split_report
 
+    if final and realnews != RealNewsPart.test:
+        raise UsageError("--final goes with --realnews test (it logs a look at the test part)")
+    if realnews is not None:
+        from triage.predict import load_model
+        from triage.realnews_scoring import realnews_report, render_realnews
+
+        report = realnews_report(load_model(model), realnews.value, final=final, progress=say)
+        print(json.dumps(report, indent=2) if output_format == ReportFormat.json else render_realnews(report))
+        if min_macro_f1 is not None and report["in_article_macro_f1"]["value"] < min_macro_f1:
+            raise QualityFloorNotMet(
+                f"in-article macro-F1 {report['in_article_macro_f1']['value']:.3f} is below the floor {min_macro_f1:.3f}"
+            )
+        return
     if cv:
         report = cross_validation_report(
             model, data, context=not no_context, n_jobs=jobs, progress=say, n_folds=folds

@@ -1,0 +1,253 @@
+"""Choose the settings on the real-news dev part, by the one rule (triage.choosing), step by step.
+
+    .venv/bin/python scripts/choose_realnews.py            # every step (needs the real-news cache)
+    .venv/bin/python scripts/choose_realnews.py --table    # the saved table
+
+Each step starts from what the steps before adopted. A change of cost (features, n-grams,
+a source of training data, a title weight) is a paired comparison, cheaper against dearer;
+a grid of equal-cost values is cross-fitted over two halves of the dev stories. Only the dev
+part is read (never dev-check, never test). Results: benchmarks/results/realnews_choices.json
+and a Markdown table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from triage.choosing import (
+    DevPredictions,
+    cross_fit,
+    dev_pages,
+    paired_difference,
+    score,
+    story_halves,
+)
+from triage.corpus import load_labeled
+from triage.model import fit_pipeline
+from triage.training import CHOSEN_SETTINGS, context_model
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks/results/realnews_choices.json"
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+LAMBDA_GRID = (0.0, 0.3, 0.6, 1.0)
+WINDOW_GRID = (0.0, 0.3, 0.6, 1.0)
+TITLE_GRID = (0.15, 0.3, 0.6)
+OTHER_GRID = (0.6, 0.8, 1.0, 1.25, 1.5)
+TAG_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+REVIEW_GRID = tuple(round(float(x), 2) for x in np.arange(0.30, 0.951, 0.05))
+REVIEW_CATCH_TARGET = 0.80
+
+
+class Chooser:
+    """Runs the steps, keeping the settings adopted so far and a row per decision."""
+
+    def __init__(self, rows, pages, manifest):
+        self.rows, self.pages = rows, pages
+        self.halves = story_halves(manifest)
+        self.settings = CHOSEN_SETTINGS
+        self.sources = tuple(sorted(set(rows["source"])))  # the kinds of training text kept so far
+        self.decisions: list[dict] = []
+        self._predictions: dict = {}
+
+    def predictions(self, settings, sources=None) -> DevPredictions:
+        sources = self.sources if sources is None else sources
+        pipeline_keys = (
+            "word_ngrams",
+            "char_ngrams",
+            "C",
+            "class_weight",
+            "min_df",
+            "max_df",
+            "sublinear_tf",
+        )
+        key = (tuple(repr(getattr(settings, k)) for k in pipeline_keys), sources)
+        if key not in self._predictions:
+            rows = self.rows[self.rows["source"].isin(sources)]
+            started = time.perf_counter()
+            pipeline = fit_pipeline(settings, rows["text"], rows["label"])
+            self._predictions[key] = DevPredictions.of(pipeline, self.pages)
+            print(f"  fitted {len(rows)} rows in {time.perf_counter() - started:.1f}s", flush=True)
+        return self._predictions[key]
+
+    def counts(self, settings, sources=None, tag_threshold=0.5):
+        return self.predictions(settings, sources).counts(
+            context_model(settings), tag_threshold, 0.5, tag_threshold
+        )
+
+    def record(self, step, kind, compared, result, adopted):
+        row = {"step": step, "kind": kind, "compared": compared, **result, "adopted": adopted}
+        self.decisions.append(row)
+        shown = result.get("interval")
+        print(
+            f"{step}: {compared} -> {adopted}  (difference {result.get('difference')}, 90% {shown})",
+            flush=True,
+        )
+
+    def compare_cost(
+        self, step, cheaper, dearer, statistic="in_article_macro_f1", label=("cheaper", "dearer")
+    ):
+        """Keep the cheaper settings unless the dearer one's gain has its interval above 0."""
+        (cheap_settings, cheap_sources), (dear_settings, dear_sources) = cheaper, dearer
+        result = paired_difference(
+            self.counts(cheap_settings, cheap_sources), self.counts(dear_settings, dear_sources), statistic
+        )
+        adopted = label[1] if result["adopt"] else label[0]
+        self.record(step, "cost", f"{label[0]} vs {label[1]}", result, adopted)
+        return result["adopt"]
+
+    def grid(self, step, name, values, make_settings, statistic="in_article_macro_f1"):
+        current = getattr(self.settings, name)
+        values = tuple(dict.fromkeys((current, *values)))
+        candidates = {value: self.counts(make_settings(value)) for value in values}
+        fitted = cross_fit(candidates, current, self.halves, statistic)
+        result = {**fitted.comparison, "per_half": fitted.chosen_per_half, "scores": fitted.scores}
+        self.record(step, "grid", f"{name} in {list(values)} (current {current})", result, fitted.adopted)
+        self.settings = self.settings.replace(**{name: fitted.adopted})
+
+
+def run(rows, pages, manifest) -> list[dict]:
+    chooser = Chooser(rows, pages, manifest)
+    s = chooser.settings
+    print(f"dev: {len(pages)} pages; start: {s}", flush=True)
+    baseline = chooser.counts(s)
+    print(f"start: in-article macro-F1 {score(baseline):.4f}", flush=True)
+
+    # Features: word n-grams alone are the cheaper model.
+    words_only = s.replace(char_ngrams=None)
+    if not chooser.compare_cost(
+        "features", (words_only, None), (s, None), label=("word 1-2", "word 1-2 + char_wb 2-5")
+    ):
+        chooser.settings = words_only
+    s = chooser.settings
+    longer = s.replace(word_ngrams=(1, 3))
+    if chooser.compare_cost("word n-grams", (s, None), (longer, None), label=("word 1-2", "word 1-3")):
+        chooser.settings = longer
+    chooser.grid("C", "C", C_GRID, lambda v: chooser.settings.replace(C=v))
+    chooser.grid(
+        "class weights",
+        "class_weight",
+        ("balanced", None),
+        lambda v: chooser.settings.replace(class_weight=v),
+    )
+
+    # Training data: each kind of written text must pay for itself against training without it.
+    sources = chooser.sources
+    for source in [name for name in ("independent", "authored", "realistic") if name in sources]:
+        kept = tuple(name for name in sources if name != source)
+        if not chooser.compare_cost(
+            f"data: {source}",
+            (chooser.settings, kept),
+            (chooser.settings, sources),
+            label=(f"without {source}", f"with {source}"),
+        ):
+            sources = kept
+    chooser.sources = sources
+
+    # Post-hoc weights of the article context (no refit).
+    chooser.grid(
+        "context lambda", "context_lambda", LAMBDA_GRID, lambda v: chooser.settings.replace(context_lambda=v)
+    )
+    chooser.grid(
+        "neighbour window",
+        "context_window",
+        WINDOW_GRID,
+        lambda v: chooser.settings.replace(context_window=v),
+    )
+    no_title = chooser.settings.replace(context_title_weight=0.0)
+    if chooser.settings.context_title_weight == 0.0:
+        chooser.settings = chooser.settings.replace(context_title_weight=0.3)
+    if not chooser.compare_cost(
+        "title weight", (no_title, sources), (chooser.settings, sources), label=("no title", "title weight")
+    ):
+        chooser.settings = no_title
+    else:
+        chooser.grid(
+            "title weight value",
+            "context_title_weight",
+            TITLE_GRID,
+            lambda v: chooser.settings.replace(context_title_weight=v),
+        )
+    chooser.grid(
+        "other weight", "other_weight", OTHER_GRID, lambda v: chooser.settings.replace(other_weight=v)
+    )
+
+    # The article-tag threshold, judged by article-tag micro-F1.
+    tag_candidates = {t: chooser.counts(chooser.settings, sources, t) for t in TAG_GRID}
+    fitted = cross_fit(tag_candidates, 0.5, chooser.halves, "article_tag_micro_f1")
+    chooser.record(
+        "tag threshold",
+        "grid",
+        f"one tag threshold in {list(TAG_GRID)} (current 0.5)",
+        {**fitted.comparison, "per_half": fitted.chosen_per_half, "scores": fitted.scores},
+        fitted.adopted,
+    )
+    tag_threshold = fitted.adopted
+
+    # The review threshold: the lowest flag share that still catches REVIEW_CATCH_TARGET of dev errors.
+    review = review_choice(chooser.predictions(chooser.settings, sources), chooser.settings, tag_threshold)
+    chooser.decisions.append({"step": "review threshold", "kind": "target", **review})
+    print(f"review threshold: {review}", flush=True)
+    final = chooser.counts(chooser.settings, sources, tag_threshold)
+    chooser.decisions.append(
+        {
+            "step": "result",
+            "settings": chooser.settings.to_dict(),
+            "sources": list(sources),
+            "tag_threshold": tag_threshold,
+            "in_article_macro_f1": round(score(final), 4),
+            "article_tag_micro_f1": round(score(final, "article_tag_micro_f1"), 4),
+            "start_in_article_macro_f1": round(score(baseline), 4),
+        }
+    )
+    return chooser.decisions
+
+
+def review_choice(predictions: DevPredictions, settings, tag_threshold) -> dict:
+    """The review flag catches at least REVIEW_CATCH_TARGET of dev errors while flagging as few
+    paragraphs as possible: the lowest threshold on the grid that reaches the target."""
+    from triage.realnews_scoring import review_figures
+
+    model = context_model(settings)
+    shares = {}
+    for threshold in REVIEW_GRID:
+        figures = review_figures(predictions.counts(model, tag_threshold, threshold, tag_threshold))
+        shares[threshold] = figures
+        if figures["errors_caught_share"] >= REVIEW_CATCH_TARGET:
+            return {"review_threshold": threshold, **figures, "target": REVIEW_CATCH_TARGET}
+    return {"review_threshold": REVIEW_GRID[-1], **shares[REVIEW_GRID[-1]], "target": REVIEW_CATCH_TARGET}
+
+
+def table(decisions: list[dict]) -> str:
+    lines = ["| step | compared | difference | 90% interval | adopted |", "|---|---|---|---|---|"]
+    for row in decisions:
+        if "compared" in row:
+            low, high = row["interval"]
+            lines.append(
+                f"| {row['step']} | {row['compared']} | {row['difference']:+.4f} | [{low:+.4f}, {high:+.4f}] | {row['adopted']} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", action="store_true", help="print the saved table")
+    options = parser.parse_args()
+    if options.table:
+        print(table(json.loads(RESULTS.read_text())))
+        return
+    rows = load_labeled(ROOT / "data/labeled")
+    rows = rows[rows["split"] == "train"].reset_index(drop=True)
+    manifest, pages = dev_pages(ROOT / "data/realnews")
+    decisions = run(rows, pages, manifest)
+    RESULTS.write_text(json.dumps(decisions, indent=2, default=str) + "\n")
+    print(table(decisions))
+    print(json.dumps(decisions[-1], indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
