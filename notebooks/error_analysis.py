@@ -249,6 +249,66 @@ suspicious = scored.loc[suspicious_mask, ["article_id", "paragraph", "label", "t
 suspicious
 
 # %% [markdown]
+# ## Real news: errors on the dev part
+# The model on real articles (`data/realnews/`, the dev part every choice is made on; never
+# the test part or the dev-check slice). Each content block takes the label of the predicted
+# paragraph that covers its line (`triage evaluate --realnews dev` scores the same way).
+# Below, per label, the blocks the model is most confidently wrong about, and the terms
+# `--explain` gives for its label. It needs the real-news cache (`data/realnews/README.md`)
+# and runs only when `TRIAGE_REALNEWS=1` is set, so a fresh clone and a developer's machine
+# take the same path.
+
+# %%
+REALNEWS = os.environ.get("TRIAGE_REALNEWS") == "1"
+if not REALNEWS:
+    print(
+        "skipped: the real-news section runs with TRIAGE_REALNEWS=1 and the cache (data/realnews/README.md)"
+    )
+else:
+    from triage.choosing import dev_pages
+    from triage.realnews_scoring import covering_labels, figures, score_pages
+
+    realnews_manifest, realnews_pages = dev_pages(ROOT / "data/realnews")
+    realnews_figures = figures(score_pages(model, realnews_pages))
+    blocks_seen = []
+    for page, text, page_blocks in realnews_pages:
+        prediction = model.predict_article(text, explain=True)
+        paragraphs = [{**p.to_dict(), "terms": p.explanation} for p in prediction.paragraphs]
+        content = page_blocks[page_blocks["kind"] == "content"]
+        for block, covering in zip(
+            content.itertuples(), covering_labels(content["first_line"].tolist(), paragraphs), strict=True
+        ):
+            blocks_seen.append(
+                {
+                    "id": page["id"],
+                    "block": block.block,
+                    "label": block.label,
+                    "predicted": covering["label"] if covering else "(missed)",
+                    "probability": covering["probabilities"][covering["label"]] if covering else np.nan,
+                    "terms": ", ".join(term["term"] for term in (covering or {}).get("terms") or [])[:80],
+                    "text": text.splitlines()[block.first_line - 1][:140] if covering else "",
+                }
+            )
+    realnews_blocks = pd.DataFrame(blocks_seen)
+    realnews_errors = realnews_blocks[realnews_blocks["label"] != realnews_blocks["predicted"]]
+    print(
+        f"{len(realnews_pages)} dev pages, {len(realnews_blocks)} content blocks, {len(realnews_errors)} wrong; "
+        f"in-article macro-F1 {realnews_figures['in_article_macro_f1']['value']:.3f}"
+    )
+    display(pd.crosstab(realnews_blocks["label"], realnews_blocks["predicted"]))
+
+# %%
+if REALNEWS:
+    for label in LABELS:
+        wrong = realnews_errors[realnews_errors["label"] == label].sort_values("probability", ascending=False)
+        display(
+            Markdown(
+                f"**`{label}`**: {len(wrong)} of {int((realnews_blocks['label'] == label).sum())} blocks wrong; the most confident"
+            )
+        )
+        display(wrong.head(5)[["id", "block", "predicted", "probability", "terms", "text"]])
+
+# %% [markdown]
 # ## Conclusion
 
 # %%

@@ -186,6 +186,37 @@ def out_of_fold_choices(
     return choices
 
 
+def fix_chosen_thresholds(estimator: ArticleContextModel, settings: Settings) -> None:
+    """Thresholds chosen on real-news dev replace the ones fitted on training articles."""
+    if settings.tag_threshold is not None:
+        estimator.tag_thresholds_ = {label: settings.tag_threshold for label in LABELS if label != "other"}
+    if settings.review_threshold is not None:
+        estimator.review_threshold_ = settings.review_threshold
+
+
+def realnews_test_figures(card: dict, data: Path) -> dict:
+    """The real-news test figures logged for a model with this card's settings and training
+    data, or a note that this model was not measured there (an analyst's model is another model)."""
+    from triage.realnews_scoring import logged_test_figures
+
+    root = data.parent.parent if data.is_dir() and data.name == "labeled" else Path.cwd()
+    logged = logged_test_figures(root / "data/realnews/final_log.csv", card)
+    if logged is None:
+        return {"note": "not measured for this model"}
+    keep = (
+        "date",
+        "commit",
+        "articles",
+        "in_article_macro_f1",
+        "in_article_macro_f1_low",
+        "in_article_macro_f1_high",
+        "article_tag_micro_f1",
+        "review_flagged_share",
+        "review_errors_caught_share",
+    )
+    return {key: logged[key] for key in keep}
+
+
 def thresholds_of(fitted: ArticleContextModel) -> dict:
     return {
         "context": {"tags": fitted.tag_thresholds_, "review": fitted.review_threshold_},
@@ -239,8 +270,10 @@ def train(
     pipeline = fit_pipeline(settings, rows["text"], rows["label"])
     # The post-hoc state fitted on the out-of-fold predictions, around the final paragraph model.
     estimator = choices["model"].set_params(paragraph_model=pipeline)
+    fix_chosen_thresholds(estimator, settings)
 
     card = model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all)
+    card["realnews_test"] = realnews_test_figures(card, data)
     # Score the held-out and OOD rows with the model as it will be saved (report only).
     model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
     for split, split_rows in report_splits(all_rows).items():
@@ -318,6 +351,16 @@ def summary_lines(card: Mapping) -> list[str]:
         lines.append(
             f"{name:<9}  macro-F1 {model_scores['macro_f1']:.3f}{shown}  accuracy {model_scores['accuracy']:.3f}"
             f"  article-tag micro-F1 {tags.get('micro_f1', float('nan')):.3f}  ({model_scores['n']} paragraphs)"
+        )
+    realnews = card.get("realnews_test", {"note": "not measured for this model"})
+    if "note" in realnews:
+        lines.append(f"real news test: {realnews['note']}")
+    else:
+        lines.append(
+            f"real news test: in-article macro-F1 {float(realnews['in_article_macro_f1']):.3f} "
+            f"[{float(realnews['in_article_macro_f1_low']):.3f}, {float(realnews['in_article_macro_f1_high']):.3f}]  "
+            f"article-tag micro-F1 {float(realnews['article_tag_micro_f1']):.3f}  "
+            f"({realnews['articles']} articles; logged {realnews['date'][:10]})"
         )
     context = card["thresholds"]["context"]
     lines.append(
