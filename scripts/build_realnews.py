@@ -96,8 +96,12 @@ def assign_parts(manifest: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_rows(manifest: pd.DataFrame, passes: list[pd.DataFrame], settled: pd.DataFrame) -> pd.DataFrame:
-    keyed = [p.set_index(["id", "block"]) for p in passes]
-    settled = settled.set_index(["id", "block"]) if len(settled) else settled
+    # A page two quarantine helpers both found is labelled twice by a pass: its first rows count.
+    keyed = [
+        {(r["id"], r["block"]): r for r in p.drop_duplicates(["id", "block"]).to_dict("records")}
+        for p in passes
+    ]
+    settled = {(r["id"], r["block"]): r for r in settled.to_dict("records")} if len(settled) else {}
     rows = []
     for identifier in manifest["id"]:
         text = read_cached(identifier)
@@ -105,15 +109,15 @@ def label_rows(manifest: pd.DataFrame, passes: list[pd.DataFrame], settled: pd.D
         cut = truncated_block(text, found)
         for block in found:
             key = (identifier, str(block.index))
-            kinds = [p.loc[key, "kind"] if key in p.index else "" for p in keyed]
-            labels = [p.loc[key, "label"] if key in p.index else "" for p in keyed]
-            borderline = any(p.loc[key, "borderline"] == "yes" for p in keyed if key in p.index)
+            kinds = [p[key]["kind"] if key in p else "" for p in keyed]
+            labels = [p[key]["label"] if key in p else "" for p in keyed]
+            borderline = any(p[key]["borderline"] == "yes" for p in keyed if key in p)
             if block.index == cut:
                 kinds, labels = ["truncated", "truncated"], ["", ""]
             if kinds[0] == kinds[1] and labels[0] == labels[1]:
                 kind, label = kinds[0], labels[0]
-            elif len(settled) and key in settled.index:
-                kind, label = settled.loc[key, "kind"], settled.loc[key, "label"]
+            elif key in settled:
+                kind, label = settled[key]["kind"], settled[key]["label"]
             else:
                 raise SystemExit(
                     f"{identifier} block {block.index}: the passes differ and nothing settles it"

@@ -236,15 +236,17 @@ def table(decisions: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="print the saved table")
+    parser.add_argument("--set", type=Path, default=ROOT / "data/realnews", help="the real-news set's folder")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the decisions are written")
     options = parser.parse_args()
     if options.table:
         print(table(json.loads(RESULTS.read_text())))
         return
     rows = load_labeled(ROOT / "data/labeled")
     rows = rows[rows["split"] == "train"].reset_index(drop=True)
-    manifest, pages = dev_pages(ROOT / "data/realnews")
+    manifest, pages = dev_pages(options.set)
     decisions = run(rows, pages, manifest)
-    RESULTS.write_text(json.dumps(decisions, indent=2, default=str) + "\n")
+    options.results.write_text(json.dumps(decisions, indent=2, default=str) + "\n")
     print(table(decisions))
     print(json.dumps(decisions[-1], indent=2, default=str))
 
