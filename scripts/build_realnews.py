@@ -67,6 +67,7 @@ def platform_group(platforms: str) -> str:
 def read_found(paths: list[Path]) -> pd.DataFrame:
     found = pd.concat([pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths], ignore_index=True)
     found = found.drop_duplicates("id").reset_index(drop=True)
+    found["platforms"] = found["platforms"].str.replace(" ", "-")  # a tag, never words
     cached = [(row.id, read_cached(row.id)) for row in found.itertuples()]
     found["sha256"] = [sha256_text(text) for _, text in cached]
     found["bytes"] = [str(len(text.encode("utf-8"))) for _, text in cached]

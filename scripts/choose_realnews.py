@@ -27,9 +27,9 @@ from triage.choosing import (
     score,
     story_halves,
 )
-from triage.corpus import load_labeled
+from triage.corpus import load_labeled, load_manifest
 from triage.model import fit_pipeline
-from triage.training import CHOSEN_SETTINGS, context_model
+from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, context_model, out_of_fold_choices
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/realnews_choices.json"
@@ -135,20 +135,8 @@ def run(rows, pages, manifest) -> list[dict]:
         lambda v: chooser.settings.replace(class_weight=v),
     )
 
-    # Training data: each kind of written text must pay for itself against training without it.
-    sources = chooser.sources
-    for source in [name for name in ("independent", "authored", "realistic") if name in sources]:
-        kept = tuple(name for name in sources if name != source)
-        if not chooser.compare_cost(
-            f"data: {source}",
-            (chooser.settings, kept),
-            (chooser.settings, sources),
-            label=(f"without {source}", f"with {source}"),
-        ):
-            sources = kept
-    chooser.sources = sources
-
     # Post-hoc weights of the article context (no refit).
+    sources = chooser.sources
     chooser.grid(
         "context lambda", "context_lambda", LAMBDA_GRID, lambda v: chooser.settings.replace(context_lambda=v)
     )
@@ -176,23 +164,44 @@ def run(rows, pages, manifest) -> list[dict]:
         "other weight", "other_weight", OTHER_GRID, lambda v: chooser.settings.replace(other_weight=v)
     )
 
-    # The article-tag threshold, judged by article-tag micro-F1.
-    tag_candidates = {t: chooser.counts(chooser.settings, sources, t) for t in TAG_GRID}
-    fitted = cross_fit(tag_candidates, 0.5, chooser.halves, "article_tag_micro_f1")
+    # The article-tag threshold, judged by article-tag micro-F1, on the in-context output as
+    # `triage train` makes it (temperature fitted out of fold on the training articles):
+    # the per-label thresholds train fits there ("fitted") against one threshold for all.
+    choices = out_of_fold_choices(
+        chooser.rows, load_manifest(ROOT / "data/articles.csv"), chooser.settings, 2, TRAINING_FOLDS
+    )
+    post_hoc = choices["model"]
+    predictions = chooser.predictions(chooser.settings, sources)
+    paragraph_tags = post_hoc.paragraph_tag_thresholds_
+    tag_candidates = {"fitted": predictions.counts(post_hoc, post_hoc.tag_thresholds_, 0.5, paragraph_tags)}
+    tag_candidates.update({t: predictions.counts(post_hoc, t, 0.5, paragraph_tags) for t in TAG_GRID})
+    fitted = cross_fit(tag_candidates, "fitted", chooser.halves, "article_tag_micro_f1")
     chooser.record(
         "tag threshold",
         "grid",
-        f"one tag threshold in {list(TAG_GRID)} (current 0.5)",
+        f"one tag threshold in {list(TAG_GRID)} against the fitted per-label ones {post_hoc.tag_thresholds_}",
         {**fitted.comparison, "per_half": fitted.chosen_per_half, "scores": fitted.scores},
         fitted.adopted,
     )
-    tag_threshold = fitted.adopted
+    tag_threshold = post_hoc.tag_thresholds_ if fitted.adopted == "fitted" else fitted.adopted
+    if fitted.adopted != "fitted":
+        chooser.settings = chooser.settings.replace(tag_threshold=fitted.adopted)
 
     # The review threshold: the lowest flag share that still catches REVIEW_CATCH_TARGET of dev errors.
-    review = review_choice(chooser.predictions(chooser.settings, sources), chooser.settings, tag_threshold)
+    review = review_choice(predictions, post_hoc, tag_threshold, paragraph_tags)
+    chooser.settings = chooser.settings.replace(review_threshold=review["review_threshold"])
     chooser.decisions.append({"step": "review threshold", "kind": "target", **review})
     print(f"review threshold: {review}", flush=True)
-    final = chooser.counts(chooser.settings, sources, tag_threshold)
+    final = predictions.counts(post_hoc, tag_threshold, review["review_threshold"], paragraph_tags)
+    start = chooser.predictions(CHOSEN_SETTINGS).counts(context_model(CHOSEN_SETTINGS), 0.5, 0.5, 0.5)
+    for statistic in ("in_article_macro_f1",):
+        chooser.record(
+            "all choices",
+            "result",
+            f"start vs chosen ({statistic})",
+            paired_difference(start, final, statistic),
+            "chosen",
+        )
     chooser.decisions.append(
         {
             "step": "result",
@@ -207,15 +216,14 @@ def run(rows, pages, manifest) -> list[dict]:
     return chooser.decisions
 
 
-def review_choice(predictions: DevPredictions, settings, tag_threshold) -> dict:
+def review_choice(predictions: DevPredictions, post_hoc, tag_threshold, paragraph_tags) -> dict:
     """The review flag catches at least REVIEW_CATCH_TARGET of dev errors while flagging as few
     paragraphs as possible: the lowest threshold on the grid that reaches the target."""
     from triage.realnews_scoring import review_figures
 
-    model = context_model(settings)
     shares = {}
     for threshold in REVIEW_GRID:
-        figures = review_figures(predictions.counts(model, tag_threshold, threshold, tag_threshold))
+        figures = review_figures(predictions.counts(post_hoc, tag_threshold, threshold, paragraph_tags))
         shares[threshold] = figures
         if figures["errors_caught_share"] >= REVIEW_CATCH_TARGET:
             return {"review_threshold": threshold, **figures, "target": REVIEW_CATCH_TARGET}
