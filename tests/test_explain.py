@@ -53,7 +53,9 @@ PARAGRAPH = "The court said the counterfeiters must pay damages, and the judge g
 def tiny_model() -> TriageModel:
     texts, labels = zip(*TRAINING, strict=True)
     # Character n-grams on (no longer the default) so their attribution to words is tested too.
-    pipeline = build_pipeline(Settings(min_df=1, max_df=1.0, char_ngrams=(2, 5))).fit(list(texts), list(labels))
+    pipeline = build_pipeline(Settings(min_df=1, max_df=1.0, char_ngrams=(2, 5))).fit(
+        list(texts), list(labels)
+    )
     return TriageModel(ArticleContextModel(pipeline), {"labels": LABELS, "model_file": {"sha256": "0" * 64}})
 
 
