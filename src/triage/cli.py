@@ -41,13 +41,37 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Model card to use. [default: $TRIAGE_MODEL or models/triage.json]",
+        help="Model card to use. [default: $TRIAGE_MODEL, else $TRIAGE_ROOT/models/triage.json, else models/triage.json]",
         show_default=False,
     ),
 ]
 DataOption = Annotated[
-    Path,
-    typer.Option("--data", help="Labelled folder (data/labeled/README.md) or one labelled CSV."),
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Labelled folder (data/labeled/README.md) or one labelled CSV; by default the one in "
+        "$TRIAGE_ROOT, else in the working directory. [default: data/labeled]",
+        show_default=False,
+    ),
+]
+ManifestOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest",
+        help="Article manifest (sources, titles); the default is looked for under $TRIAGE_ROOT, then the "
+        "working directory, and none is needed for your own --data. [default: data/articles.csv]",
+        show_default=False,
+    ),
+]
+AddOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--add",
+        metavar="FILE",
+        help="Your own labelled CSV to use besides --data (repeatable): simple-form rows without a split "
+        "column are training rows, rows without an article_id standalone paragraphs.",
+        show_default=False,
+    ),
 ]
 
 
@@ -116,15 +140,19 @@ def main_options(
 
 @app.command("train")
 def train_command(
-    data: DataOption = Path("data/labeled"),
+    data: DataOption = None,
+    add: AddOption = None,
+    manifest: ManifestOption = None,
     model: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--model",
             "-m",
-            help="Card to write; an existing model there is replaced (that is what train is for).",
+            help="Card to write; an existing model there is replaced (that is what train is for). "
+            "[default: $TRIAGE_MODEL, else $TRIAGE_ROOT/models/triage.json, else models/triage.json]",
+            show_default=False,
         ),
-    ] = Path("models/triage.json"),
+    ] = None,
     no_authored: Annotated[
         bool,
         typer.Option(
@@ -144,29 +172,43 @@ def train_command(
         bool,
         typer.Option(
             "--if-stale",
-            help="Train only when --model is missing or written by another card schema or scikit-learn minor.",
+            help="Train only when --model is missing, written by another card schema or scikit-learn minor, "
+            "or trained with other --add files or older versions of them; without --add, add the files its card names.",
         ),
     ] = False,
 ) -> None:
-    """Fit the model on the train split, fit its thresholds and temperature on out-of-fold
-    predictions of the seed and realistic articles (5 groups of articles), save it.
+    """Fit the model on the train split (and the rows of each --add file), fit its thresholds
+    and temperature on out-of-fold predictions of the seed and realistic articles and the
+    added rows (5 groups), save it.
 
     Replaces the model at --model: the new model file is written first, then the card
     (the commit point), then the old model file is removed.
 
-    Example: triage train --data data/labeled --model models/triage.json
+    Example: triage train --add mine.csv
     """
-    from triage.training import summary_lines, train
+    from triage.paths import default_model_path
+    from triage.training import dropped_additions, stale_training, summary_lines, train
 
+    model = model or default_model_path()
+    add = list(add or [])
     if if_stale:
-        from triage.model import stale_reason
-
-        reason = stale_reason(model)
+        reason, add = stale_training(model, add)
         if reason is None:
             say(f"{model} is current; not retraining (drop --if-stale to retrain anyway)")
             return
-        say(f"training: {reason}")
-    result = train(data, model, include_authored=not no_authored, use_all=use_all, n_jobs=jobs, progress=say)
+        say(f"training: {reason}" + (f"; adding {', '.join(map(str, add))}" if add else ""))
+    for path in dropped_additions(model, add):
+        say(f"note: the model at {model} was also trained on {path} (--add); this one is not")
+    result = train(
+        data,
+        model,
+        add=add,
+        manifest_path=manifest,
+        include_authored=not no_authored,
+        use_all=use_all,
+        n_jobs=jobs,
+        progress=say,
+    )
     for line in summary_lines(result.card):
         say(line)
 
@@ -174,7 +216,18 @@ def train_command(
 @app.command("evaluate")
 def evaluate_command(
     model: ModelOption = None,
-    data: DataOption = Path("data/labeled"),
+    data: DataOption = None,
+    add: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--add",
+            metavar="FILE",
+            help="With --cv: your own labelled CSV to cross-validate with --data (repeatable), as "
+            "`triage train --add` trains on it.",
+            show_default=False,
+        ),
+    ] = None,
+    manifest: ManifestOption = None,
     split: Annotated[
         Split,
         typer.Option(
@@ -245,12 +298,21 @@ def evaluate_command(
                 f"in-article macro-F1 {report['in_article_macro_f1']['value']:.3f} is below the floor {min_macro_f1:.3f}"
             )
         return
+    if add and not cv:
+        raise UsageError("--add needs --cv (to score the model on your own file, give it as --data)")
     if cv:
         report = cross_validation_report(
-            model, data, context=not no_context, n_jobs=jobs, progress=say, n_folds=folds
+            model,
+            data,
+            context=not no_context,
+            n_jobs=jobs,
+            progress=say,
+            manifest_path=manifest,
+            n_folds=folds,
+            add=add or (),
         )
     else:
-        report = split_report(model, data, split.value, context=not no_context)
+        report = split_report(model, data, split.value, context=not no_context, manifest_path=manifest)
     print(
         json.dumps(report, indent=2) if output_format == ReportFormat.json else render_report(report),
         end="\n",
@@ -532,13 +594,15 @@ def ingest_command(
 
 
 @app.command("validate")
-def validate_command(data: DataOption = Path("data/labeled")) -> None:
+def validate_command(data: DataOption = None) -> None:
     """Check the labelled files against the schema; exit 3 naming the file, row and problem.
 
     Example: triage validate --data data/labeled
     """
     from triage.corpus import load_labeled
+    from triage.paths import resolve_data
 
+    data = resolve_data(data)
     rows = load_labeled(data)
     counts = rows.groupby(["source", "split"]).size()
     print(f"ok: {len(rows)} labelled rows in {data}")
@@ -672,7 +736,8 @@ def label_command(
 
 @app.command("review")
 def review_command(
-    data: DataOption = Path("data/labeled"),
+    data: DataOption = None,
+    manifest: ManifestOption = None,
     model: ModelOption = None,
     top: Annotated[int, typer.Option("--top", min=1, help="List at most this many rows.")] = 20,
     output_format: Annotated[
@@ -716,7 +781,12 @@ def review_command(
         )
         return
     issues = review.review_rows(
-        data, model_path=model, n_folds=None if loao else folds, n_jobs=jobs, progress=say
+        data,
+        model_path=model,
+        n_folds=None if loao else folds,
+        n_jobs=jobs,
+        manifest_path=manifest,
+        progress=say,
     )
     say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
     shown = issues.head(top)

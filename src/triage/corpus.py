@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from triage.atomic import atomic_write_text
 from triage.errors import BadInput
+from triage.paths import resolve_data, resolve_manifest
 
 TAXONOMY_VERSION = "2026-11-30"
 # The taxonomy's labels in its table order. Ties between two topics go to the first in
@@ -68,8 +70,14 @@ PROVENANCE_COLUMNS = (
 REVIEW_COLUMNS = ("review_decision", "reviewed_by", "reviewed_at", "previous_label")
 # The simple form an analyst's spreadsheet may take instead of the schema: `text` and
 # `label`, optionally `id`, `article_id`, `title`, `split` (simple_form_rows fills the rest).
+# Without a `split` column its rows are `test` rows (what `evaluate --data FILE` scores),
+# and `train` rows in a file given to `triage train --add` (what the analyst labelled to train on).
 SIMPLE_FORM_REQUIRED = ("text", "label")
 SIMPLE_FORM_DEFAULT_SPLIT = "test"
+ADDED_DEFAULT_SPLIT = "train"
+# A loaded frame's one column beyond the schema: True for a standalone paragraph, a
+# simple-form row with no `article_id`. It is its own fold group and carries no article tags.
+STANDALONE = "standalone"
 # The labelled folder's files and the one source each may hold.
 LABELED_FILES = {
     "paragraphs.csv": "seed",
@@ -79,16 +87,15 @@ LABELED_FILES = {
     "ood.csv": "ood",
     "ood_realistic.csv": "ood_realistic",
 }
-# The sources whose LOAO folds decide every setting (issue: choose on real-like folds).
+# The sources whose LOAO folds decide every setting (issue: choose on real-like folds);
+# an analyst's own rows (source ANALYST_SOURCE) decide too when added to training.
 DECISION_SOURCES = ("seed", "realistic")
+ANALYST_SOURCE = "analyst"
 # `evaluate --split` names: the realistic out-of-domain set is the headline figure.
 OOD_SOURCES = {"ood": "ood_realistic", "ood-clean": "ood"}
 
 MANIFEST_COLUMNS = ("article_id", "source", "source_file", "title", "register", "about_alibaba")
 REGISTERS = ("native", "machine-translated")
-
-DEFAULT_DATA_DIR = Path("data/labeled")
-DEFAULT_MANIFEST = Path("data/articles.csv")
 
 # Near-duplicate measure: the share of the shorter paragraph's word 3-grams that also occur
 # in the other one (containment), counted only when at least NEAR_DUPLICATE_MIN_SHARED
@@ -145,6 +152,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a folder, not a CSV file") from None
+    except PermissionError:
+        raise BadInput(f"{path}: permission denied") from None
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not UTF-8 text") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -197,10 +208,24 @@ def validate_labeled(
     return frame
 
 
-def load_labeled_file(path: Path | str) -> pd.DataFrame:
-    """One labelled file, in the schema or in the simple form (`simple_form_rows`)."""
+def load_labeled_file(path: Path | str, *, added: bool = False) -> pd.DataFrame:
+    """One labelled file, in the schema or in the simple form (`simple_form_rows`), with the
+    STANDALONE column. `added`: the file was given to `triage train --add` (its simple-form
+    rows train unless a `split` column says otherwise; its made-up ids name the file)."""
     path = Path(path)
-    return validate_labeled(read_labeled_table(path), path)
+    frame = _read_csv(path)
+    standalone = np.zeros(len(frame), dtype=bool)
+    if is_simple_form(frame):
+        standalone = standalone_rows(frame)
+        frame = simple_form_rows(
+            frame,
+            path,
+            default_split=ADDED_DEFAULT_SPLIT if added else SIMPLE_FORM_DEFAULT_SPLIT,
+            made_up_id_prefix=f"{path.name}:" if added else "",
+        )
+    frame = validate_labeled(frame, path)
+    frame[STANDALONE] = standalone
+    return frame
 
 
 def read_labeled_table(path: Path | str) -> pd.DataFrame:
@@ -213,37 +238,67 @@ def read_labeled_table(path: Path | str) -> pd.DataFrame:
     return frame
 
 
+def standalone_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows of a simple-form file are standalone paragraphs: those without an article_id."""
+    if "article_id" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    return (frame["article_id"].str.strip() == "").to_numpy()
+
+
+def standalone_mask(rows: pd.DataFrame) -> np.ndarray:
+    """The STANDALONE column of loaded rows (all False for rows built without it)."""
+    if STANDALONE not in rows.columns:
+        return np.zeros(len(rows), dtype=bool)
+    return rows[STANDALONE].to_numpy(dtype=bool)
+
+
 def is_simple_form(frame: pd.DataFrame) -> bool:
     """A file with `text` and `label` but not the schema's other columns."""
     columns = set(frame.columns)
     return set(SIMPLE_FORM_REQUIRED) <= columns and not {"text_sha1", "source"} <= columns
 
 
-def simple_form_rows(frame: pd.DataFrame, path: Path | str) -> pd.DataFrame:
+def simple_form_rows(
+    frame: pd.DataFrame,
+    path: Path | str,
+    *,
+    default_split: str = SIMPLE_FORM_DEFAULT_SPLIT,
+    made_up_id_prefix: str = "",
+) -> pd.DataFrame:
     """The schema's columns filled in for an analyst's `id,text,label` file.
 
-    Defaults: `article_id` is the `article_id` column, else `id`, else `row-N`; `paragraph`
-    counts the rows of one article in file order from 0; `split` is `test` (so
-    `triage evaluate --data FILE` scores every row) unless a `split` column says otherwise;
-    `source` is `analyst`; `text_sha1` is computed. Other columns (`title`, provenance) stay.
+    Defaults: `article_id` is the `article_id` column; a row without one is a standalone
+    paragraph (`standalone_rows`) whose `article_id` is its `id`, else `row-N` (after
+    `made_up_id_prefix`); `paragraph` counts the rows of one article in file order from 0;
+    `split` is `default_split` (`test`, so `triage evaluate --data FILE` scores every row;
+    `train` under `triage train --add`) unless a `split` column says otherwise; `source` is
+    `analyst`; `text_sha1` is computed. Other columns (`title`, provenance) stay.
     """
     frame = frame.copy()
-    if "article_id" not in frame.columns:
-        ids = frame["id"] if "id" in frame.columns else pd.Series([""] * len(frame), index=frame.index)
-        frame["article_id"] = [value.strip() or f"row-{number}" for number, value in enumerate(ids, start=1)]
+    blank = pd.Series([""] * len(frame), index=frame.index)
+    given = frame["article_id"].str.strip() if "article_id" in frame.columns else blank
+    ids = frame["id"].str.strip() if "id" in frame.columns else blank
+    frame["article_id"] = [
+        article_id or row_id or f"{made_up_id_prefix}row-{number}"
+        for number, (article_id, row_id) in enumerate(zip(given, ids, strict=True), start=1)
+    ]
     if "paragraph" not in frame.columns:
         frame["paragraph"] = frame.groupby("article_id", sort=False).cumcount().astype(str)
     if "split" not in frame.columns:
-        frame["split"] = SIMPLE_FORM_DEFAULT_SPLIT
-    frame["source"] = "analyst"
+        frame["split"] = default_split
+    frame["source"] = ANALYST_SOURCE
     frame["label"] = frame["label"].str.strip()
     frame["text_sha1"] = frame["text"].map(text_sha1)
     return frame
 
 
-def load_labeled(data: Path | str = DEFAULT_DATA_DIR, *, include_ood: bool = True) -> pd.DataFrame:
-    """All labelled rows of a folder (its known files that exist) or of one CSV file."""
-    data = Path(data)
+def load_labeled(
+    data: Path | str | None = None, *, include_ood: bool = True, add: Sequence[Path | str] = ()
+) -> pd.DataFrame:
+    """All labelled rows of a folder (its known files that exist) or of one CSV file (default:
+    the bundled folder, `paths.resolve_data`), and those of each file in `add` (`triage
+    train --add`: `load_labeled_file(added=True)`)."""
+    data = resolve_data(data)
     if data.is_dir():
         paths = [
             data / name
@@ -256,17 +311,29 @@ def load_labeled(data: Path | str = DEFAULT_DATA_DIR, *, include_ood: bool = Tru
         paths = [data]
     else:
         raise BadInput(f"{data}: no such file or folder")
-    frames = [load_labeled_file(path) for path in paths]
+    frames = [load_labeled_file(path) for path in paths] + [
+        load_labeled_file(_added_file(path), added=True) for path in add
+    ]
     rows = pd.concat(frames, ignore_index=True)
     duplicated = rows.duplicated(["article_id", "paragraph"], keep=False)
     if duplicated.any():
         first = rows[duplicated].iloc[0]
+        files = ", ".join(map(str, [data, *add])) if add else str(data)
         raise BadInput(
-            f"{data}: (article_id, paragraph) {first.article_id} {first.paragraph} is in more than one file"
+            f"{files}: (article_id, paragraph) {first.article_id} {first.paragraph} is in more than one file"
         )
     if not include_ood:
         rows = rows[rows["split"] != "ood"].reset_index(drop=True)
     return rows
+
+
+def _added_file(path: Path | str) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise BadInput(f"--add {path}: is a folder; --add takes one labelled CSV file (repeat it for more)")
+    if not path.exists():
+        raise BadInput(f"--add {path}: no such file")
+    return path
 
 
 def write_labeled_table(rows: pd.DataFrame, path: Path | str) -> None:
@@ -293,9 +360,17 @@ def article_titles(manifest: pd.DataFrame | None) -> dict[str, str]:
     return dict(zip(manifest["article_id"], manifest["title"], strict=True))
 
 
-def load_manifest(path: Path | str = DEFAULT_MANIFEST) -> pd.DataFrame:
-    """The article manifest, checked: known sources and registers, yes/no, unique ids."""
-    path = Path(path)
+def empty_manifest() -> pd.DataFrame:
+    """The manifest of data that has none (an analyst's own files): no article listed."""
+    return pd.DataFrame(columns=list(MANIFEST_COLUMNS), dtype=str)
+
+
+def load_manifest(path: Path | str | None = None) -> pd.DataFrame:
+    """The article manifest, checked: known sources and registers, yes/no, unique ids.
+    Default: the bundled one (`paths.resolve_manifest`)."""
+    path = resolve_manifest(path)
+    if path is None:
+        raise BadInput("no data/articles.csv beside the bundled data; pass --manifest")
     frame = _read_csv(path)
     missing = [column for column in MANIFEST_COLUMNS if column not in frame.columns]
     if missing:

@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 
 from triage.baselines import keyword_baseline, majority_baseline
-from triage.corpus import DECISION_SOURCES, LABELS, article_titles, near_duplicate_pairs
+from triage.corpus import (
+    ANALYST_SOURCE,
+    DECISION_SOURCES,
+    LABELS,
+    article_titles,
+    near_duplicate_pairs,
+    standalone_mask,
+)
 from triage.tags import article_tags, true_tags
 
 
@@ -83,8 +90,10 @@ def article_tag_scores(
 
 
 def group_articles(rows: pd.DataFrame, probabilities: np.ndarray) -> list[tuple[list[str], np.ndarray]]:
-    """(gold labels, probability rows) per article of `rows`, in paragraph order."""
+    """(gold labels, probability rows) per article of `rows`, in paragraph order; standalone
+    paragraphs (corpus.STANDALONE) belong to no article and carry no article tags."""
     rows = rows.reset_index(drop=True)
+    rows = rows[~standalone_mask(rows)]
     grouped = []
     for _, article in rows.groupby("article_id", sort=True):
         article = article.sort_values("paragraph")
@@ -189,10 +198,13 @@ def loao_folds(
 
 def decision_article_ids(rows: pd.DataFrame, manifest: pd.DataFrame) -> set[str]:
     """The articles whose LOAO folds decide every choice: the seed training articles and the
-    realistic articles (corpus.DECISION_SOURCES), text that reads like real news."""
+    realistic articles (corpus.DECISION_SOURCES), text that reads like real news, and an
+    analyst's own training rows (`triage train --add`): each of their articles, and each
+    standalone paragraph, is a fold group of its own."""
     deciding = manifest.loc[manifest["source"].isin(DECISION_SOURCES), "article_id"]
-    present = rows.loc[rows["split"] == "train", "article_id"]
-    return set(deciding) & set(present)
+    training = rows[rows["split"] == "train"]
+    analysts = training.loc[training["source"] == ANALYST_SOURCE, "article_id"]
+    return (set(deciding) & set(training["article_id"])) | set(analysts)
 
 
 def decision_score(gold: Sequence[str], predicted: Sequence[str]) -> float:

@@ -199,19 +199,26 @@ class ArticleContextModel(BaseEstimator):
     def classes_(self):
         return self.paragraph_model.classes_
 
-    def fit(self, probabilities, y, groups, title_probabilities=None):
+    def fit(self, probabilities, y, groups, title_probabilities=None, standalone=None):
         """Learn the post-hoc state from out-of-fold paragraph probabilities (rows in paragraph
-        order within each article; `groups` names each row's article)."""
+        order within each article; `groups` names each row's article). Rows marked in
+        `standalone` are paragraphs of no article: they count for the temperature and the
+        review threshold, not for the tag thresholds."""
         from triage.tags import choose_review_threshold, choose_tag_thresholds
 
         probabilities, y, groups = np.asarray(probabilities, dtype=float), np.asarray(y), np.asarray(groups)
+        in_articles = (
+            np.ones(len(y), dtype=bool) if standalone is None else ~np.asarray(standalone, dtype=bool)
+        )
         untempered = self.contextualise_articles(
             probabilities, groups, title_probabilities, temper_output=False
         )
         self.temperature_ = choose_temperature(y, untempered, self.labels)
         in_context = temper(untempered, self.temperature_)
         for prefix, output in (("", in_context), ("paragraph_", probabilities)):
-            articles = [(list(y[groups == g]), output[groups == g]) for g in dict.fromkeys(groups)]
+            articles = [
+                (list(y[groups == g]), output[groups == g]) for g in dict.fromkeys(groups[in_articles])
+            ]
             predicted = np.array(self.labels)[np.argmax(output, axis=1)]
             setattr(self, f"{prefix}tag_thresholds_", choose_tag_thresholds(articles, self.labels))
             setattr(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -13,14 +12,9 @@ import numpy as np
 
 from triage.errors import UsageError
 from triage.ingestion import Article, ingest
-from triage.model import DEFAULT_MODEL_PATH, ArticleContextModel, align_probabilities, load_model_file
+from triage.model import ArticleContextModel, align_probabilities, load_model_file
+from triage.paths import default_model_path
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, article_tags, needs_review
-
-MODEL_ENVIRONMENT_VARIABLE = "TRIAGE_MODEL"
-
-
-def default_model_path() -> Path:
-    return Path(os.environ.get(MODEL_ENVIRONMENT_VARIABLE) or DEFAULT_MODEL_PATH)
 
 
 @dataclass
@@ -243,7 +237,7 @@ def _rounded(labels, row) -> dict[str, float]:
 
 
 def load_model(path: Path | str | None = None) -> TriageModel:
-    """Load the model whose card is at `path` (default: $TRIAGE_MODEL or models/triage.json)."""
+    """Load the model whose card is at `path` (default: `paths.default_model_path`)."""
     path = Path(path) if path is not None else default_model_path()
     estimator, card = load_model_file(path)
     if not isinstance(estimator, ArticleContextModel):

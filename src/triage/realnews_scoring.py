@@ -303,10 +303,12 @@ def settings_hash(card: dict) -> str:
 
 
 def training_data_hash(card: dict) -> str:
-    """What a model was fitted on: the sha256 of every training file and the manifest."""
+    """What a model was fitted on: the sha256 of every training file, the manifest and each
+    `--add` file (an analyst's model is another model)."""
     training = card.get("training", {})
-    named = {**training.get("files", {}), **training.get("manifest", {}), **training.get("added", {})}
-    digest = hashlib.sha256(json.dumps(sorted(named.values())).encode()).hexdigest()
+    hashes = [*training.get("files", {}).values(), *training.get("manifest", {}).values()]
+    hashes += [added["sha256"] for added in training.get("added", [])]
+    digest = hashlib.sha256(json.dumps(sorted(hashes)).encode()).hexdigest()
     return digest[:16]
 
 

@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from triage.corpus import DEFAULT_MANIFEST, LABELS, load_labeled, load_manifest
+from triage.corpus import LABELS, empty_manifest, load_labeled, load_manifest, standalone_mask
 from triage.errors import BadInput
+from triage.paths import resolve_data, resolve_manifest
 from triage.predict import load_model
 
 
 def split_report(
     model_path: Path | None,
-    data: Path,
-    split: str,
+    data: Path | None = None,
+    split: str = "test",
     context: bool = True,
-    manifest_path: Path = DEFAULT_MANIFEST,
+    manifest_path: Path | None = None,
 ) -> dict:
-    """Scores of a saved model on the `test`, `ood` (realistic) or `ood-clean` rows, with
-    baselines on the same rows."""
+    """Scores of a saved model on the `test`, `ood` (realistic) or `ood-clean` rows of `data`
+    (default: the bundled data), with baselines on the same rows."""
     from triage.evaluation import evaluation_report
     from triage.training import report_splits
 
     model = load_model(model_path)
+    manifest_path = resolve_manifest(manifest_path, data)
+    data = resolve_data(data)
     rows = load_labeled(data)
     split_rows = report_splits(rows)[split]
     if split_rows.empty:
         raise BadInput(f"{data}: no rows with split={split}")
-    manifest = load_manifest(manifest_path) if Path(manifest_path).exists() else None
+    manifest = load_manifest(manifest_path) if manifest_path is not None else None
     train_labels = list(rows.loc[rows["split"] == "train", "label"])
     if not train_labels:  # an analyst's file of test rows only: the majority of the model's own training
         examples = model.card["training"]["examples_per_label"]
@@ -42,15 +45,17 @@ def split_report(
 
 def cross_validation_report(
     model_path: Path | None,
-    data: Path,
+    data: Path | None = None,
     context: bool = True,
     n_jobs: int = 2,
     progress: Callable[[str], None] = lambda m: None,
-    manifest_path: Path = DEFAULT_MANIFEST,
+    manifest_path: Path | None = None,
     n_folds: int | None = None,
+    add: Sequence[Path] = (),
 ) -> dict:
     """Leave-one-article-out (or `n_folds` groups of articles) on the seed and realistic
-    training articles, with the model's own settings; post-hoc state refitted on the folds."""
+    training articles and the rows of the `add` files (each article and each standalone
+    paragraph a fold), with the model's own settings; post-hoc state refitted on the folds."""
     from triage.baselines import keyword_baseline, majority_baseline
     from triage.evaluation import macro_f1
     from triage.model import Settings
@@ -58,18 +63,21 @@ def cross_validation_report(
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])
-    rows = training_rows(load_labeled(data), include_authored=model.card["training"]["include_authored"])
+    manifest_path = resolve_manifest(manifest_path, data)
+    manifest = load_manifest(manifest_path) if manifest_path is not None else empty_manifest()
+    rows = training_rows(
+        load_labeled(data, add=add), include_authored=model.card["training"]["include_authored"]
+    )
     what = "leave-one-article-out" if n_folds is None else f"{n_folds} groups of articles"
     progress(f"{what} on {len(rows)} training rows ...")
-    choices = out_of_fold_choices(rows, load_manifest(manifest_path), settings, n_jobs, n_folds)
+    choices = out_of_fold_choices(rows, manifest, settings, n_jobs, n_folds)
     key = "context" if context else "paragraph"
     scored = choices["rows"]
     scores = choices["scores"][key]
     probabilities = choices[key if context else "own"]
     per_article = {}
-    for article_id, group in scored.assign(
-        predicted=[LABELS[i] for i in np.argmax(probabilities, axis=1)]
-    ).groupby("article_id"):
+    predicted = scored.assign(predicted=[LABELS[i] for i in np.argmax(probabilities, axis=1)])
+    for article_id, group in predicted[~standalone_mask(predicted)].groupby("article_id"):
         per_article[article_id] = {
             "rows": len(group),
             "accuracy": round(float((group["label"] == group["predicted"]).mean()), 4),
@@ -107,7 +115,7 @@ def render_report(report: dict) -> str:
     lines += [
         "",
         f"accuracy {model['accuracy']:.3f}   macro-F1 {model['macro_f1']:.3f}{shown}",
-        f"article-tag micro-F1 {report['article_tags']['micro_f1']:.3f} over {report['article_tags']['articles']} articles",
+        _article_tag_line(report["article_tags"]),
         f"baselines (macro-F1): majority {report['baselines']['majority']:.3f}, keyword {report['baselines']['keyword']:.3f}",
         "",
         "confusion matrix (rows: true, columns: predicted)",
@@ -122,3 +130,9 @@ def render_report(report: dict) -> str:
             f"{name:<30} macro-F1 {group['macro_f1']:.3f}  ({group['articles']} articles, {group['rows']} paragraphs)"
         )
     return "\n".join(lines)
+
+
+def _article_tag_line(scores: dict) -> str:
+    if not scores["articles"]:
+        return "article-tag micro-F1: no articles (standalone paragraphs carry no article tags)"
+    return f"article-tag micro-F1 {scores['micro_f1']:.3f} over {scores['articles']} articles"

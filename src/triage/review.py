@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from triage.corpus import (
-    DEFAULT_MANIFEST,
     LABELED_FILES,
     LABELS,
     REVIEW_COLUMNS,
@@ -174,24 +173,27 @@ REVIEW_OUTPUT_COLUMNS = (
 
 
 def review_rows(
-    data: Path | str,
+    data: Path | str | None = None,
     *,
     model_path: Path | str | None = None,
     n_folds: int | None = DEFAULT_REVIEW_FOLDS,
     n_jobs: int = 1,
-    manifest_path: Path | str = DEFAULT_MANIFEST,
+    manifest_path: Path | str | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> pd.DataFrame:
-    """What `triage review` lists: the label issues of `data`'s training rows, scored by
-    out-of-fold models with the settings of `model_path`'s card and its article context."""
+    """What `triage review` lists: the label issues of `data`'s training rows (default: the
+    bundled data), scored by out-of-fold models with the settings of `model_path`'s card and
+    its article context."""
     from triage.evaluation import contextualise_by_article
     from triage.model import Settings
+    from triage.paths import resolve_manifest
     from triage.predict import load_model
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])
+    manifest_path = resolve_manifest(manifest_path, data)
     rows = load_labeled(data, include_ood=False)
-    titles = article_titles(load_manifest(manifest_path)) if Path(manifest_path).exists() else {}
+    titles = article_titles(load_manifest(manifest_path)) if manifest_path is not None else {}
     train_rows = rows[rows["split"] == "train"]
     what = "leave-one-article-out" if n_folds is None else f"{n_folds} groups"
     progress(f"out-of-fold predictions for {len(train_rows)} training rows ({what}) ...")
@@ -228,13 +230,19 @@ class AppliedDecisions:
 
 
 def apply_decisions(
-    decisions_path: Path | str, data: Path | str, *, reviewer: str, log_path: Path | str | None = None
+    decisions_path: Path | str,
+    data: Path | str | None,
+    *,
+    reviewer: str,
+    log_path: Path | str | None = None,
 ) -> AppliedDecisions:
     """Record each decision of `decisions_path` (keep or relabel, by article_id and
     paragraph) in the labelled file that holds the row (review_decision, reviewed_by,
     reviewed_at, previous_label) and in the review log. Any bad row stops it naming the row,
     and then nothing is changed."""
-    decisions_path, data = Path(decisions_path), Path(data)
+    from triage.paths import resolve_data
+
+    decisions_path, data = Path(decisions_path), resolve_data(data)
     files = _labelled_files(data)
     tables = {path: read_labeled_table(path) for path in files}
     where_is = {

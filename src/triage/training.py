@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import os
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,17 +16,19 @@ import pandas as pd
 
 from triage import __version__
 from triage.corpus import (
-    DEFAULT_DATA_DIR,
-    DEFAULT_MANIFEST,
+    ANALYST_SOURCE,
     LABELED_FILES,
     LABELS,
     OOD_SOURCES,
     TAXONOMY_VERSION,
     article_titles,
+    empty_manifest,
     load_labeled,
+    load_labeled_file,
     load_manifest,
+    standalone_mask,
 )
-from triage.errors import BadInput
+from triage.errors import BadInput, ModelRefused
 from triage.evaluation import (
     article_tag_scores,
     classification_scores,
@@ -38,13 +41,15 @@ from triage.evaluation import (
     predicted_labels,
 )
 from triage.model import (
-    DEFAULT_MODEL_PATH,
     ArticleContextModel,
     Settings,
     fit_pipeline,
+    read_card,
     save_model,
     sha256_file,
+    stale_reason,
 )
+from triage.paths import default_model_path, resolve_data, resolve_manifest
 from triage.predict import TriageModel
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, REVIEW_MIN_ROWS, REVIEW_TARGET_ACCURACY
 
@@ -65,13 +70,16 @@ class TrainingResult:
 
 
 def training_rows(rows: pd.DataFrame, include_authored: bool = True, use_all: bool = False) -> pd.DataFrame:
-    """The rows a model fits on: `train` (the seeds and all written text), or everything but
-    the two OOD sets with --all."""
+    """The rows a model fits on: `train` (the seeds, all written text and an analyst's added
+    rows), or everything but the two OOD sets with --all."""
     selected = rows[rows["split"] != "ood"] if use_all else rows[rows["split"] == "train"]
-    if not include_authored:  # the seeds alone: no text written for the project
-        selected = selected[selected["source"] == "seed"]
+    if not include_authored:  # the seeds (and the analyst's rows): no text written for the project
+        selected = selected[selected["source"].isin(("seed", ANALYST_SOURCE))]
     if selected.empty:
-        raise BadInput("no training rows (check --data and the split column)")
+        raise BadInput(
+            "no training rows (check --data and the split column; a simple id,text,label file "
+            "without a split column holds test rows: give it with --add to train on it)"
+        )
     return selected.reset_index(drop=True)
 
 
@@ -105,6 +113,11 @@ def cached_out_of_fold(
     """`evaluation.out_of_fold_probabilities` on the decision articles for these rows and
     settings (LOAO, or `n_folds` groups), computed once."""
     article_ids = decision_article_ids(rows, manifest)
+    if not article_ids:
+        raise BadInput(
+            "no articles to hold out for out-of-fold predictions: the training rows hold no seed or "
+            "realistic article of the manifest and no analyst rows (pass --manifest, or --add your labelled file)"
+        )
     titles = article_titles(manifest)
     key = _oof_key(rows, manifest, settings, n_folds)
     folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
@@ -121,9 +134,10 @@ def cached_out_of_fold(
                 titles_found,
             )
     if key not in _OOF_CACHE:
-        _OOF_CACHE[key] = out_of_fold_probabilities(
-            rows, settings, article_ids, titles, n_jobs, n_folds=n_folds
-        )
+        with _fit_errors_are_bad_input(rows):
+            _OOF_CACHE[key] = out_of_fold_probabilities(
+                rows, settings, article_ids, titles, n_jobs, n_folds=n_folds
+            )
         if path is not None:
             scored, own, title_probabilities = _OOF_CACHE[key]
             ids = sorted(title_probabilities)
@@ -131,9 +145,24 @@ def cached_out_of_fold(
                 path,
                 own=own,
                 title_ids=np.array(ids, dtype=str),
-                title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(len(ids), -1),
+                title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(
+                    len(ids), len(LABELS)
+                ),
             )
     return _OOF_CACHE[key]
+
+
+@contextmanager
+def _fit_errors_are_bad_input(rows: pd.DataFrame):
+    """scikit-learn's refusals of too little data (one label in a fold, no term left after
+    min_df) as one line about the data."""
+    try:
+        yield
+    except ValueError as exc:
+        raise BadInput(
+            f"cannot fit the model on these {len(rows)} training rows ({str(exc).splitlines()[0]}): "
+            "label more rows, or train on them with the bundled data (--add)"
+        ) from None
 
 
 def context_model(settings: Settings, paragraph_model=None) -> ArticleContextModel:
@@ -158,7 +187,9 @@ def out_of_fold_choices(
     post-hoc state fitted on them, and the scores of both outputs."""
     scored, own, title_probabilities = cached_out_of_fold(rows, manifest, settings, n_jobs, n_folds)
     groups = scored["article_id"].to_numpy()
-    fitted = context_model(settings).fit(own, scored["label"], groups, title_probabilities)
+    fitted = context_model(settings).fit(
+        own, scored["label"], groups, title_probabilities, standalone=standalone_mask(scored)
+    )
     untempered = fitted.contextualise_articles(own, groups, title_probabilities, temper_output=False)
     in_context = fitted.contextualise_articles(own, groups, title_probabilities)
     choices = {
@@ -244,21 +275,26 @@ def _versions() -> dict:
 
 
 def train(
-    data: Path | str = DEFAULT_DATA_DIR,
-    model_path: Path | str = DEFAULT_MODEL_PATH,
+    data: Path | str | None = None,
+    model_path: Path | str | None = None,
     *,
+    add: Sequence[Path | str] = (),
     include_authored: bool = True,
     use_all: bool = False,
     settings: Settings = CHOSEN_SETTINGS,
-    manifest_path: Path | str = DEFAULT_MANIFEST,
+    manifest_path: Path | str | None = None,
     n_jobs: int = 2,
     progress: Callable[[str], None] = lambda message: None,
 ) -> TrainingResult:
-    """Fit on the training rows, learn the post-hoc state from out-of-fold predictions of the
-    decision articles (TRAINING_FOLDS groups), score, and save card + model file."""
-    data = Path(data)
-    all_rows = load_labeled(data)
-    manifest = load_manifest(manifest_path)
+    """Fit on the training rows of `data` (default: the bundled data) and of each file in
+    `add` (an analyst's own labels), learn the post-hoc state from out-of-fold predictions of
+    the decision articles (TRAINING_FOLDS groups), score, and save card + model file (default:
+    `paths.default_model_path`)."""
+    manifest_path = resolve_manifest(manifest_path, data)
+    data = resolve_data(data)
+    model_path = Path(model_path) if model_path is not None else default_model_path()
+    all_rows = load_labeled(data, add=add)
+    manifest = load_manifest(manifest_path) if manifest_path is not None else empty_manifest()
     rows = training_rows(all_rows, include_authored, use_all)
     cv_rows = training_rows(all_rows, include_authored, use_all=False)
 
@@ -267,12 +303,15 @@ def train(
     )
     choices = out_of_fold_choices(cv_rows, manifest, settings, n_jobs, n_folds=TRAINING_FOLDS)
     progress(f"fitting on {len(rows)} rows ...")
-    pipeline = fit_pipeline(settings, rows["text"], rows["label"])
+    with _fit_errors_are_bad_input(rows):
+        pipeline = fit_pipeline(settings, rows["text"], rows["label"])
     # The post-hoc state fitted on the out-of-fold predictions, around the final paragraph model.
     estimator = choices["model"].set_params(paragraph_model=pipeline)
     fix_chosen_thresholds(estimator, settings)
 
-    card = model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all)
+    card = model_card(
+        data, manifest_path, settings, estimator, choices, rows, include_authored, use_all, added_files(add)
+    )
     card["realnews_test"] = realnews_test_figures(card, data)
     # Score the held-out and OOD rows with the model as it will be saved (report only).
     model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
@@ -288,9 +327,25 @@ def train(
     return TrainingResult(card, Path(model_path), TriageModel(estimator, card, Path(model_path)))
 
 
-def model_card(data, manifest_path, settings, estimator, choices, rows, include_authored, use_all) -> dict:
-    """The card's record of a training run: data, settings, fitted post-hoc state, versions
-    and the out-of-fold scores (the report-only scores are added by `train`)."""
+def added_files(paths: Sequence[Path | str]) -> list[dict]:
+    """What the card records of each `--add` file: its absolute path (so `train --if-stale`
+    finds it from any folder), sha256 and row count."""
+    return [
+        {
+            "path": str(Path(path).resolve()),
+            "sha256": sha256_file(path),
+            "rows": len(load_labeled_file(path, added=True)),
+        }
+        for path in paths
+    ]
+
+
+def model_card(
+    data, manifest_path, settings, estimator, choices, rows, include_authored, use_all, added=()
+) -> dict:
+    """The card's record of a training run: data (the `--add` files under `training.added`),
+    settings, fitted post-hoc state, versions and the out-of-fold scores (the report-only
+    scores are added by `train`)."""
     files = [data / name for name in LABELED_FILES if (data / name).exists()] if data.is_dir() else [data]
     return {
         "name": "triage",
@@ -309,18 +364,72 @@ def model_card(data, manifest_path, settings, estimator, choices, rows, include_
             f">= {REVIEW_TARGET_ACCURACY:.0%} correct (default {DEFAULT_REVIEW_THRESHOLD} "
             f"under {REVIEW_MIN_ROWS} rows)"
         ),
-        "post_hoc_fitted_on": f"out-of-fold predictions of the seed and realistic training articles, {choices['folds']}",
+        "post_hoc_fitted_on": (
+            "out-of-fold predictions of the seed and realistic training articles"
+            + (" and of the added analyst rows" if added else "")
+            + f", {choices['folds']}"
+        ),
         "training": {
             "rows": len(rows),
             "include_authored": include_authored,
             "all_but_ood": use_all,
             "files": {str(path): sha256_file(path) for path in files},
-            "manifest": {str(manifest_path): sha256_file(Path(manifest_path))},
+            "added": list(added),
+            "manifest": {str(manifest_path): sha256_file(manifest_path)} if manifest_path else {},
             "examples_per_label": {label: int((rows["label"] == label).sum()) for label in LABELS},
         },
         "versions": _versions(),
         "scores": {"cv": {**choices["scores"], "folds": choices["folds"]}},
     }
+
+
+def recorded_additions(model_path: Path | str) -> list[dict]:
+    """The `--add` files the card at `model_path` records (none without a readable card)."""
+    try:
+        added = read_card(model_path).get("training", {}).get("added", [])
+    except ModelRefused:
+        return []
+    return [entry for entry in added if isinstance(entry, dict) and "path" in entry]
+
+
+def stale_training(model_path: Path | str, add: Sequence[Path | str] = ()) -> tuple[str | None, list[Path]]:
+    """What `triage train --if-stale` does: why the model at `model_path` must be retrained
+    (None when it is current) and the files to add: those given, else the ones its card
+    names. A model is stale when `stale_reason` says so, when the files to add are not the
+    ones it was trained with, or when one of them changed since. Retraining without a file
+    the card names is refused with BadInput naming it, never done silently."""
+    model_path = Path(model_path)
+    recorded = recorded_additions(model_path)
+    files = [Path(path) for path in add] or [Path(entry["path"]) for entry in recorded]
+    reason = stale_reason(model_path) or _additions_changed(recorded, files)
+    if reason is None:
+        return None, files
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing and not add:
+        raise BadInput(
+            f"{model_path} was trained with --add {', '.join(str(path) for path in files)}, and "
+            f"{', '.join(missing)} is missing now; restore it, or retrain without it (triage train, no --if-stale)"
+        )
+    return reason, files
+
+
+def dropped_additions(model_path: Path | str, add: Sequence[Path | str]) -> list[str]:
+    """The files the card at `model_path` was trained with that a training run on `add`
+    leaves out (`triage train` says so before it replaces the model)."""
+    kept = {str(Path(path).resolve()) for path in add}
+    return [entry["path"] for entry in recorded_additions(model_path) if entry["path"] not in kept]
+
+
+def _additions_changed(recorded: list[dict], files: list[Path]) -> str | None:
+    shas = {entry["path"]: entry.get("sha256") for entry in recorded}
+    wanted = {str(path.resolve()): path for path in files}
+    if set(wanted) != set(shas):
+        was = ", ".join(shas) or "none"
+        return f"the model was trained with other --add files (was: {was})"
+    for resolved, path in wanted.items():
+        if path.is_file() and sha256_file(path) != shas[resolved]:
+            return f"{path} changed since the model was trained"
+    return None
 
 
 def report_splits(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
