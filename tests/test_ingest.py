@@ -503,3 +503,63 @@ def test_seed_ingestion_matches_the_hand_marked_gold():
     print("\n".join(wrong))
     assert (precision, recall) == (1.0, 1.0)
     assert wrong == []
+
+
+# --- rules written from the real-news dev pages (every sentence here is made up) -----------
+@pytest.mark.parametrize(
+    "line, rule",
+    [
+        ("7 comments:", rules.COMMENT_WIDGET),
+        ("No Comments", rules.COMMENT_WIDGET),
+        ("2 CommentsPrint E-mail", rules.COMMENT_WIDGET),
+        ("Leave a Reply", rules.COMMENT_WIDGET),
+        ("Your email address will not be published. Required fields are marked *", rules.COMMENT_WIDGET),
+        ("Hide Ad", rules.INTERFACE_TEXT),
+        ("Open in App", rules.INTERFACE_TEXT),
+        ("Please enter a valid email address.", rules.INTERFACE_TEXT),
+        (
+            "You are using an old browser, so some parts of this site may not show as intended.",
+            rules.INTERFACE_TEXT,
+        ),
+        ("Next articleSeven ways to pack a suitcase", rules.INTERFACE_TEXT),
+        ("https://files.example.org/report-2031.pdf", rules.BARE_LINK),
+        ("<<Free guide: choosing a parcel tracker>>", rules.BARE_LINK),
+        ("market_stall_photo.jpg", rules.BARE_LINK),
+        ("Quick facts:", rules.FIELD_LABEL),
+        ("This article was first published on the Harbour Post site.", rules.PUBLICATION_NOTE),
+        ("(With inputs from wire services)", rules.PUBLICATION_NOTE),
+        ("I'm Dana Ferro, a reporter at the Valley Ledger covering small business.", rules.PUBLICATION_NOTE),
+        ("Reuters / AFP", rules.AGENCY_CREDIT),
+        ("Screenshot: the seller's storefront", rules.AGENCY_CREDIT),
+        ("Stacks of boxed trainers at a depot. [CFP]", rules.AGENCY_CREDIT),
+        ("A knock-off watch on sale | Source: Marketpage", rules.AGENCY_CREDIT),
+        ("By", rules.AGENCY_CREDIT),
+        ("Cheap perfume. Cheap perfume.", rules.DOUBLED_LINE),
+    ],
+)
+def test_page_furniture_seen_on_real_pages_is_dropped_by_its_rule(line, rule):
+    assert rules.furniture_rule(line) == rule
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Three comments from the regulator set off a wave of takedowns on the marketplace last week.",
+        "The platform said it would open in the app store of every region by June.",
+        "Next year the marketplace plans to hire 300 more reviewers for its brand registry.",
+        "Customs officers told reporters:",
+        "Reuters reported that the seller had moved its stock to a second warehouse.",
+        "The court heard that the fake bags were sold by the same two shops, the same two shops.",
+    ],
+)
+def test_sentences_that_only_look_like_that_furniture_are_kept(line):
+    assert rules.furniture_rule(line) is None
+
+
+def test_the_stored_date_prefix_leaves_the_first_paragraph_and_its_line_number():
+    article = ingest(
+        " date 2031-04-02 The marketplace removed 40,000 listings of fake chargers in March, its report said.\n"
+        "Brands said the figures were not enough to stop the trade.\n"
+    )
+    first = article.paragraphs[0]
+    assert first.text.startswith("The marketplace removed") and first.first_line == 1

@@ -46,6 +46,15 @@ PROMOTION = "promotion"
 CORRECTION = "correction_notice"
 REPEATED_HEADLINE = "repeated_headline"
 HEADLINE_LIST = "headline_list"
+STORED_DATE_PREFIX = re.compile(r"^\s*date \d{4}-\d{2}-\d{2}\s+")
+# Rules written from the real-news dev pages (data/realnews/, README "Ingestion on real pages").
+COMMENT_WIDGET = "comment_widget"
+INTERFACE_TEXT = "interface_text"
+BARE_LINK = "bare_link"
+FIELD_LABEL = "field_label"
+PUBLICATION_NOTE = "publication_note"
+AGENCY_CREDIT = "agency_credit"
+DOUBLED_LINE = "doubled_line"
 
 # A line this short with no closing punctuation, sitting between body lines, is the anchor
 # text of a link the scraper cut out of its sentence ("TaoBao", "Rural business").
@@ -508,6 +517,114 @@ def is_anchor_fragment(line: str) -> bool:
     )
 
 
+_COMMENT_WIDGET = re.compile(
+    r"^((with )?(no|one|\d+) comments?(\b|(?=[A-Z])).{0,40}|leave a (reply|comment)|post a comment|add a comment|"
+    r"your email address will not be published.*|required fields are marked.*|"
+    r"(notify me|save my name)\b.{0,80})$",
+    re.I,
+)
+
+
+def is_comment_widget(line: str) -> bool:
+    """The comment box under an article: "3 comments:", "Leave a Reply", "Your email address
+    will not be published."."""
+    stripped = _strip_bullet(line)
+    return len(_words(stripped)) <= 16 and bool(_COMMENT_WIDGET.match(stripped))
+
+
+_INTERFACE_TEXT = re.compile(
+    r"^(hide ads?|close ads?|open in (the )?app|adjust font size|text size|more options|learn more|"
+    r"e-?mail us|rss feeds?|table of contents|(pdf|print|digital) edition|photo gallery|current issue|"
+    r"previous issues|make .{1,40} your homepage|fill out this field|please enter a valid e-?mail( address)?|"
+    r"begin typing to search\b.*|type (here )?to search\b.*|press enter to search\b.*|"
+    r"you are using an? (outdated|unsupported|old) browser\b.*)\s*[:.]?$",
+    re.I,
+)
+# "Next articleTen tips ...": the link's label glued to the next headline (case decides it).
+_GLUED_LINK = re.compile(r"^(Previous|Next|Prev) (article|post|story)(?=[A-Z0-9\"“‘'])")
+
+
+def is_interface_text(line: str) -> bool:
+    """Words of the page's own controls and forms: "Hide Ad", "Open in App", "Begin typing to
+    search", "You are using an outdated browser", "Next articleTen tips ..."."""
+    stripped = _strip_bullet(line)
+    return len(_words(stripped)) <= 40 and bool(
+        _INTERFACE_TEXT.match(stripped) or _GLUED_LINK.match(stripped)
+    )
+
+
+def is_bare_link(line: str) -> bool:
+    """An address or an image file name alone on a line, or a sidebar promotion in << >>."""
+    stripped = line.strip()
+    return bool(
+        re.fullmatch(r"(https?://|www\.)\S+", stripped)
+        or re.fullmatch(r"<<[^<>]{1,160}>>", stripped)
+        or re.fullmatch(r"[\w\-.]{1,80}\.(jpe?g|png|gif|webp)", stripped, re.I)
+    )
+
+
+def is_field_label(line: str) -> bool:
+    """A label of up to three words ending in a colon, with nothing after it ("web:",
+    "Key insights:"): it introduces a widget or a list, never a topic of its own."""
+    stripped = _strip_bullet(line)
+    words = _words(stripped)
+    return (
+        stripped.endswith((":", "："))
+        and 0 < len(words) <= 3
+        and not re.search(r"\b(said|says|told|added|wrote|asked)\b", stripped, re.I)
+    )
+
+
+_PUBLICATION_NOTE = re.compile(
+    r"^[(\[]?\s*((this|the) (article|story|report|piece) (was|is|has been) (first |originally )?"
+    r"(published|posted|updated)\b.*|(first|originally) (published|posted) (in|on|by)\b.*|"
+    r"with inputs from\b.*|I'?m [A-Z][\w'’\-]+( [A-Z][\w'’\-]+){0,2}, an? [^.]{0,40}"
+    r"\b(journalist|writer|reporter|editor|author|correspondent)\b.*)$",
+    re.I,
+)
+
+
+def is_publication_note(line: str) -> bool:
+    """Where a story ran and who wrote it: "This article was first published on ...", "(With
+    inputs from agencies)", "I'm Jo Bloggs, a journalist at ..."."""
+    stripped = line.strip()
+    return len(_words(stripped)) <= 30 and bool(_PUBLICATION_NOTE.match(stripped))
+
+
+_AGENCIES = (
+    r"afp|ap|reuters|bloomberg|getty( images)?|alamy|pa|pa wire|epa|xinhua|ians|pti|ani|"
+    r"shutterstock|istock|cfp|vcg|imaginechina|efe|ansa|dpa|bernama|yonhap|kyodo|supplied|handout"
+)
+_AGENCY_CREDIT = re.compile(rf"^[\s•·*|\-]*({_AGENCIES})([\s/|,&•·]+({_AGENCIES}))*[\s.]*$", re.I)
+_CAPTION_MARK = re.compile(
+    r"(\[(cfp|vcg|afp|xinhua|photo|file)\]|\|\s*(source|photo|image|credit)\s*:\s*[^|]{1,40})\s*$", re.I
+)
+
+
+def is_agency_credit(line: str) -> bool:
+    """A photo credit: agency names alone ("AFP", "Alamy / PA"), a "Screenshot: ..." caption,
+    or a caption ending in its credit ("... [CFP]", "... | Source: Taobao")."""
+    stripped = line.strip()
+    return bool(
+        _AGENCY_CREDIT.match(stripped)
+        or re.match(r"^(screenshot|screen grab|headshot of)\b", _strip_bullet(stripped), re.I)
+        or (len(_words(stripped)) <= 40 and _CAPTION_MARK.search(stripped))
+        or re.fullmatch(r"by", stripped, re.I)
+    )
+
+
+def is_doubled_line(line: str) -> bool:
+    """One phrase printed twice on a line ("Fake bags. Fake bags."), as a caption and its
+    alt text or a headline and its link come out of some pages."""
+    words = _words(line)
+    half = len(words) // 2
+    return (
+        len(words) >= 2
+        and len(words) % 2 == 0
+        and [w.lower() for w in words[:half]] == [w.lower() for w in words[half:]]
+    )
+
+
 # Furniture recognised on a line alone, in the order they are tried.
 LINE_RULES = (
     (PAGE_BREAK, is_page_break),
@@ -530,6 +647,13 @@ LINE_RULES = (
     (COOKIE_NOTICE, is_cookie_notice),
     (FOREIGN_SCRIPT, is_foreign_script),
     (FOREIGN_LANGUAGE, is_foreign_language),
+    (COMMENT_WIDGET, is_comment_widget),
+    (INTERFACE_TEXT, is_interface_text),
+    (BARE_LINK, is_bare_link),
+    (FIELD_LABEL, is_field_label),
+    (PUBLICATION_NOTE, is_publication_note),
+    (AGENCY_CREDIT, is_agency_credit),
+    (DOUBLED_LINE, is_doubled_line),
 )
 
 
@@ -546,6 +670,8 @@ def ingest(text: str) -> Article:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines and lines[0].startswith("\ufeff"):
         lines[0] = lines[0][1:]
+    if lines:  # stored pages open with " date YYYY-MM-DD " glued to their first line
+        lines[0] = STORED_DATE_PREFIX.sub("", lines[0], count=1)
     dropped: list[DroppedLine] = []
     kept: list[tuple[int, str]] = []  # (1-based line number, stripped text)
     in_related = False
