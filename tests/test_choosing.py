@@ -83,7 +83,9 @@ def test_dev_predictions_score_pages_as_triage_predict_does(tmp_path, trained):
     estimator = trained.model.context_model
     tags, review = trained.model.thresholds(context=True)
     paragraph_tags, _ = trained.model.thresholds(context=False)
-    chosen = DevPredictions.of(trained.model.pipeline, pages).counts(estimator, tags, review, paragraph_tags)
+    chosen = DevPredictions.of(trained.model.pipeline, pages).counts(
+        estimator, tags, review, paragraph_tags, topic_floor=trained.model.topic_floor
+    )
     through_model = score_pages(trained.model, pages)
     for ours, theirs in zip(chosen, through_model, strict=True):
         assert (ours.gold, ours.context, ours.predicted_tags) == (

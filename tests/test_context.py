@@ -88,7 +88,7 @@ def test_the_card_records_the_setting_and_a_saved_context_model_loads_through_th
     import sklearn
 
     model = _model(context_lambda=0.6)
-    settings = Settings(context_lambda=0.6)
+    settings = Settings(context_lambda=0.6, topic_floor=0.0)  # the in-memory model above has no floor
     card = save_model(
         model.context_model,
         {

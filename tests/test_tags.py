@@ -41,3 +41,26 @@ def test_true_tags_are_the_gold_labels_other_than_other():
 
 def test_a_paragraph_needs_review_when_its_top_probability_is_under_the_threshold():
     assert needs_review(np.array([[0.5, 0.3, 0.2], [0.34, 0.33, 0.33]]), 0.4).tolist() == [False, True]
+
+
+def test_a_paragraph_whose_topics_all_stay_under_the_floor_is_other():
+    from triage.tags import paragraph_labels
+
+    labels = ["brand_criticism", "legal_action", "other"]
+    probabilities = np.array([[0.35, 0.33, 0.32], [0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
+    assert paragraph_labels(probabilities, labels, topic_floor=0.4) == ["other", "brand_criticism", "other"]
+    assert paragraph_labels(probabilities, labels) == ["brand_criticism", "brand_criticism", "other"]
+
+
+def test_the_topic_floor_applies_to_the_in_context_output_only(trained, monkeypatch):
+    model = trained.model
+    assert model.topic_floor == trained.card["settings"]["topic_floor"] > 0
+    monkeypatch.setattr(
+        model, "topic_floor", 1.01
+    )  # no topic can reach it: every paragraph in context is `other`
+    text = (
+        "The marketplace removed 9,000 fake listings in May.\nA brand sued two sellers in a federal court.\n"
+    )
+    assert {p.label for p in model.predict_article(text).paragraphs} == {"other"}
+    for paragraph in model.predict_paragraphs(["A brand sued two sellers in a federal court."]):
+        assert paragraph.label == max(paragraph.probabilities, key=paragraph.probabilities.get) != "other"

@@ -175,26 +175,34 @@ class DevPredictions:
         tag_thresholds: Mapping[str, float] | float = 0.5,
         review_threshold: float = 0.5,
         paragraph_tag_thresholds: Mapping[str, float] | float = 0.5,
+        tag_min_paragraphs: int = 1,
+        topic_floor: float = 0.0,
     ) -> list[ArticleCounts]:
-        """Per-article counts as `triage predict` would give them under these post-hoc settings."""
+        """Per-article counts as `triage predict` would give them under these post-hoc settings.
+
+        Two rules measured here before any enters the product: a tag needs `tag_min_paragraphs`
+        paragraphs at or over its threshold, and a paragraph none of whose topics reaches
+        `topic_floor` is `other` in the in-context output (0: off)."""
+        other = LABELS.index("other")
         counts = []
         for i, article in enumerate(self.articles):
             own = self.own[i]
             title = self.titles[i] if context.context_title_weight else None
             in_context = context.contextualise(own, title) if len(own) else own
             records = []
-            for probabilities, thresholds, review in (
-                (in_context, tag_thresholds, review_threshold),
-                (own, paragraph_tag_thresholds, review_threshold),
+            for probabilities, thresholds, review, floor in (
+                (in_context, tag_thresholds, review_threshold, topic_floor),
+                (own, paragraph_tag_thresholds, review_threshold, 0.0),
             ):
                 tags = [] if article.mostly_foreign else article_tags(probabilities, LABELS, thresholds)
+                tags = [tag for tag in tags if len(tag["paragraphs"]) >= tag_min_paragraphs]
                 flags = needs_review(probabilities, review) if len(probabilities) else []
                 records.append(
                     {
                         "paragraphs": [
                             {
                                 "lines": [p.first_line, p.last_line],
-                                "label": LABELS[int(np.argmax(row))],
+                                "label": LABELS[_floored_label(row, floor, other)],
                                 "needs_review": bool(flag),
                             }
                             for p, row, flag in zip(article.paragraphs, probabilities, flags, strict=True)
@@ -204,6 +212,12 @@ class DevPredictions:
                 )
             counts.append(article_counts(self.ids[i], self.blocks[i], records[0], records[1], self.groups[i]))
         return counts
+
+
+def _floored_label(row: np.ndarray, topic_floor: float, other: int) -> int:
+    """The argmax, or `other` when no topic reaches the floor."""
+    topics = np.delete(row, other)
+    return other if topic_floor and topics.max() < topic_floor else int(np.argmax(row))
 
 
 def _aligned(pipeline, texts: list[str]) -> np.ndarray:

@@ -273,8 +273,13 @@ def expected_calibration_error(
     return round(float(error), 4)
 
 
-def predicted_labels(probabilities: np.ndarray, labels: Sequence[str] = LABELS) -> list[str]:
-    return [labels[i] for i in np.argmax(probabilities, axis=1)]
+def predicted_labels(
+    probabilities: np.ndarray, labels: Sequence[str] = LABELS, topic_floor: float = 0.0
+) -> list[str]:
+    """The label rule `triage predict` applies (`tags.paragraph_labels`)."""
+    from triage.tags import paragraph_labels
+
+    return paragraph_labels(probabilities, labels, topic_floor)
 
 
 def contextualise_by_article(
@@ -328,7 +333,7 @@ def evaluation_report(
     rows = rows.reset_index(drop=True)
     titles = article_titles(manifest)
     probabilities = model_probabilities(model, rows, titles, context)
-    predicted = predicted_labels(probabilities, model.labels)
+    predicted = predicted_labels(probabilities, model.labels, model.topic_floor if context else 0.0)
     tag_thresholds, _ = model.thresholds(context)
     report = {
         "rows": len(rows),

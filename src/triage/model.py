@@ -50,7 +50,7 @@ class Settings:
     stop_words: str | None = None
     min_df: int = 2
     max_df: float = 0.9
-    C: float = 16.0
+    C: float = 4.0
     class_weight: str | None = "balanced"
     # Article context (see ArticleContextModel): weight of the article mean, of the
     # neighbouring paragraphs' mean, and of the title's probabilities.
@@ -62,7 +62,9 @@ class Settings:
     # topic and the review threshold of the in-context output. None: fitted per label from
     # out-of-fold predictions of the training articles, as before real news was measured.
     tag_threshold: float | None = None
-    review_threshold: float | None = 0.85
+    review_threshold: float | None = 0.8
+    # A paragraph none of whose topics reaches this probability is `other` (0: plain argmax).
+    topic_floor: float = 0.4
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,7 +14,13 @@ from triage.errors import UsageError
 from triage.ingestion import Article, ingest
 from triage.model import ArticleContextModel, align_probabilities, load_model_file
 from triage.paths import default_model_path
-from triage.tags import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TAG_THRESHOLD, article_tags, needs_review
+from triage.tags import (
+    DEFAULT_REVIEW_THRESHOLD,
+    DEFAULT_TAG_THRESHOLD,
+    article_tags,
+    needs_review,
+    paragraph_labels,
+)
 
 
 @dataclass
@@ -67,6 +73,8 @@ class TriageModel:
         self.card = card
         self.path = path
         self.labels: list[str] = list(card["labels"])
+        # Chosen on real-news dev; cards written before it was a setting mean plain argmax.
+        self.topic_floor = float(card.get("settings", {}).get("topic_floor", 0.0))
 
     @property
     def short_sha(self) -> str:
@@ -124,10 +132,18 @@ class TriageModel:
 
     def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, article=None):
         flags = needs_review(probabilities, review_threshold) if len(texts) else []
+        # The floor was chosen for the in-context output (`own` is given exactly then).
+        floor = self.topic_floor if own is not None else 0.0
+        labels = paragraph_labels(probabilities, self.labels, floor) if len(texts) else []
         explanations = None
         if explain and len(texts):
+            chosen = [self.labels.index(label) for label in labels]
             ranked = np.argsort(-probabilities, axis=1, kind="stable")
-            explanations = self.explain_against_runner_up(texts, list(ranked[:, 0]), list(ranked[:, 1]))
+            runner_up = [
+                int(row[1] if row[0] == column else row[0])
+                for row, column in zip(ranked, chosen, strict=True)
+            ]
+            explanations = self.explain_against_runner_up(texts, chosen, runner_up)
         predictions = []
         for i, text in enumerate(texts):
             span = article.paragraphs[i] if article is not None else None
@@ -135,7 +151,7 @@ class TriageModel:
                 ParagraphPrediction(
                     index=i,
                     text=text,
-                    label=self.labels[int(np.argmax(probabilities[i]))],
+                    label=labels[i],
                     probabilities=_rounded(self.labels, probabilities[i]),
                     needs_review=bool(flags[i]),
                     first_line=span.first_line if span else None,

@@ -48,6 +48,20 @@ def article_tags(
     return sorted(tags, key=lambda tag: -tag["score"])
 
 
+def paragraph_labels(probabilities: np.ndarray, labels: Sequence[str], topic_floor: float = 0.0) -> list[str]:
+    """Each paragraph's label: the most probable, or `other` when no topic reaches
+    `topic_floor` (chosen on real-news dev: a weak topic there is more often no topic)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.size == 0:
+        return []
+    chosen = np.argmax(probabilities, axis=1)
+    if topic_floor and NOT_A_TAG in labels:
+        other = list(labels).index(NOT_A_TAG)
+        topics = np.delete(probabilities, other, axis=1)
+        chosen = np.where(topics.max(axis=1) < topic_floor, other, chosen)
+    return [labels[i] for i in chosen]
+
+
 def true_tags(paragraph_labels: Sequence[str]) -> set[str]:
     """An article's true tags: the labels of its gold paragraphs other than `other`."""
     return {label for label in paragraph_labels if label != NOT_A_TAG}

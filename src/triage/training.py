@@ -210,7 +210,9 @@ def out_of_fold_choices(
     }
     for key, probabilities in (("paragraph", own), ("context", in_context)):
         articles = group_articles(scored, probabilities)
-        scores = classification_scores(scored["label"], predicted_labels(probabilities))
+        scores = classification_scores(
+            scored["label"], predicted_labels(probabilities, LABELS, settings.topic_floor)
+        )
         scores["article_tags"] = article_tag_scores(articles, LABELS, choices["thresholds"][key]["tags"])
         scores["articles"] = len(articles)
         choices["scores"][key] = scores
