@@ -563,3 +563,93 @@ def test_the_stored_date_prefix_leaves_the_first_paragraph_and_its_line_number()
     )
     first = article.paragraphs[0]
     assert first.text.startswith("The marketplace removed") and first.first_line == 1
+
+
+# --- speed without a change in output ------------------------------------------------------------
+def _labelled_and_raw_texts() -> dict[str, str]:
+    """Every raw article of the repository (seeds, authored, realistic, both OOD sets), every
+    labelled paragraph, and each line of each raw article on its own."""
+    texts = {}
+    for path in sorted((ROOT / "data").glob("**/raw/*.txt")) + sorted(ARTICLES.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        texts[str(path)] = text
+        for number, line in enumerate(text.split("\n")):
+            texts[f"{path}:{number}"] = line
+    for path in sorted((ROOT / "data/labeled").glob("*.csv")) + [ROOT / "data/shared/realistic_articles.csv"]:
+        with open(path, encoding="utf-8", newline="") as stream:
+            for number, row in enumerate(csv.DictReader(stream)):
+                texts[f"{path}:{number}"] = row["text"]
+    return texts
+
+
+# Lines written to sit at the edge of each shortcut: a date token eating part of a word, a
+# label after a time, a doubled line with non-ASCII letters, terse English, another language.
+EDGE_LINES = [
+    "Published 12:30 ammay 2021",
+    "12:30 ammay 2021, 9:15 pmjune 2022, 7:00 amjan 2020, 6:45 pmoct 2019",
+    "Published on Monday at 12:30 pm, updated on Tuesday at 9:00 am 2021-03-01",
+    "12:30 pm Monday March 3, 2024 Source: Trade Wire Views: 31",
+    "Alpha Beta Gamma source 12:30: 2021-03-01",
+    "alpha beta gamma delta 2021-03-01",
+    "Buenos Aires, 22 April 2025",
+    "Posted on Tuesday at 9:12 pm by the desk team for you",
+    "İstanbul deal. İstanbul deal.",
+    "Fake bags, fake bags",
+    "Fake bags. Fake bags. Fake",
+    "Der Markt und die Marke sind mit dem Verfahren nicht zufrieden, auch wenn das Gericht entschied.",
+    "Police seized 40 trucks, 300 boxes, 12 vans.",
+    "Photo: Reuters | Source: Trade Desk",
+    "中文标题 Chinese headline",
+]
+
+
+def _without_shortcuts(monkeypatch) -> None:
+    """Every rule run in full on every line: no word-count skipping, no early answers."""
+    monkeypatch.setattr(rules, "_fewest_words", lambda line: 0)
+    monkeypatch.setattr(rules, "_words_no_date_can_take", lambda line: 0)
+    monkeypatch.setattr(rules, "_surely_english", lambda line: False)
+    monkeypatch.setattr(rules, "_letters_pair_up", lambda line: True)
+
+
+def test_every_labelled_and_raw_article_ingests_the_same_with_and_without_the_shortcuts(monkeypatch):
+    texts = {**_labelled_and_raw_texts(), **{f"edge:{i}": line for i, line in enumerate(EDGE_LINES)}}
+    with_shortcuts = {key: ingest(text) for key, text in texts.items()}
+    _without_shortcuts(monkeypatch)
+    changed = [key for key, text in texts.items() if ingest(text) != with_shortcuts[key]]
+    assert not changed, changed[:5]
+    assert {rule for article in with_shortcuts.values() for rule in (d.rule for d in article.dropped)} >= {
+        rules.DATE_LINE,
+        rules.FOREIGN_SCRIPT,
+        rules.DOUBLED_LINE,
+        rules.NAVIGATION,
+        rules.CREDIT_LINE,
+    }  # the comparison reaches the rules that have shortcuts
+
+
+def _script_by_name(line: str) -> bool:
+    """is_foreign_script as first written: each letter's Unicode name looked up."""
+    import unicodedata
+
+    latin = other = 0
+    for ch in line:
+        if ch.isalpha():
+            if "LATIN" in unicodedata.name(ch, ""):
+                latin += 1
+            else:
+                other += 1
+    return other > 0 and other / (latin + other) >= rules.FOREIGN_SCRIPT_SHARE
+
+
+def test_the_script_check_agrees_with_each_letters_unicode_name_for_every_letter():
+    import sys
+
+    letters = [chr(code) for code in range(sys.maxunicode + 1) if chr(code).isalpha()]
+    lines = ["".join(letters[i : i + 40]) for i in range(0, len(letters), 40)]
+    lines += [f"{letter} ab" for letter in letters[::7]] + [f"{letter} abc" for letter in letters[::7]]
+    assert [rules.is_foreign_script(line) for line in lines] == [_script_by_name(line) for line in lines]
+
+
+def test_each_line_rule_is_one_named_entry_of_the_table_in_order():
+    assert all(isinstance(rule, rules.LineRule) for rule in rules.LINE_RULES)
+    assert len({rule.name for rule in rules.LINE_RULES}) == len(rules.LINE_RULES)
+    assert rules.LINE_RULES[0].name == rules.PAGE_BREAK and rules.LINE_RULES[-1].name == rules.DOUBLED_LINE

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # --- rule names (shown by `triage ingest --show-dropped`) -------------------------------
 BLANK = "blank"
@@ -77,6 +79,22 @@ HEADER_LABEL_MAX_WORDS = 4
 # Share of significant words capitalised for a line to read as a headline.
 HEADLINE_CAPITALISED_SHARE = 0.75
 HEADLINE_MAX_WORDS = 30
+# The most words a line of each kind has: page furniture is short, so a longer line is
+# never tested for it (furniture_rule skips the rule, LINE_RULES names the limit).
+NAVIGATION_MAX_WORDS = 10
+PAGE_CONTROL_MAX_WORDS = 10
+BYLINE_MAX_WORDS = 12
+CREDIT_FIELD_MAX_WORDS = 12  # "Source: ...", "Editor: ..."
+CREDIT_LINE_MAX_WORDS = 30  # "Reporting by ...; Editing by ..."
+DISCLAIMER_MAX_WORDS = 30
+PROMOTION_MAX_WORDS = 30
+AUTHOR_BOX_MAX_WORDS = 45
+PHOTO_CAPTION_MAX_WORDS = 45
+COMMENT_WIDGET_MAX_WORDS = 16
+INTERFACE_TEXT_MAX_WORDS = 40
+FIELD_LABEL_MAX_WORDS = 3
+PUBLICATION_NOTE_MAX_WORDS = 30
+CAPTION_MARK_MAX_WORDS = 40  # "... | Source: Taobao" (agency names alone have no limit)
 
 
 @dataclass(frozen=True)
@@ -133,18 +151,42 @@ _ENGLISH_FUNCTION_WORDS = frozenset(
 )
 
 
-def _words(line: str) -> list[str]:
-    return _WORD.findall(line)
+# Rules ask for a line's words and whitespace tokens, several times; remembering the last
+# few lines' makes that one pass a line (a pure function's memo: it changes no result).
+@lru_cache(maxsize=64)
+def _words(line: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(line))
+
+
+@lru_cache(maxsize=64)
+def _tokens(line: str) -> tuple[str, ...]:
+    return tuple(line.split())
+
+
+@lru_cache(maxsize=64)
+def _fewest_words(line: str) -> int:
+    """At least this many words are in `line` (len(_words(line)) >= it), found without a
+    regular expression: each whitespace token of letters only is exactly one word."""
+    return sum(map(str.isalpha, _tokens(line)))
+
+
+_BULLETS = "-–—•·*|>"
+_BULLET = re.compile(rf"^[\s{re.escape(_BULLETS)}]+")
 
 
 def _strip_bullet(line: str) -> str:
-    return re.sub(r"^[\s\-–—•·*|>]+", "", line).strip()
+    if not (line[:1] in _BULLETS or line[:1].isspace()):  # most lines: no bullet to strip
+        return line.strip()
+    return _BULLET.sub("", line).strip()
 
 
 def is_headline_case(line: str) -> bool:
     """Most significant words capitalised, as headlines and link lists are written."""
-    significant = [word for word in _words(line) if word.lower() not in _SMALL_WORDS]
-    if len(significant) < 2 or len(_words(line)) > HEADLINE_MAX_WORDS:
+    words = _words(line)
+    if len(words) > HEADLINE_MAX_WORDS:
+        return False
+    significant = [word for word in words if word.lower() not in _SMALL_WORDS]
+    if len(significant) < 2:
         return False
     capitalised = sum(1 for word in significant if word[0].isupper())
     return capitalised / len(significant) >= HEADLINE_CAPITALISED_SHARE
@@ -161,7 +203,9 @@ _NAVIGATION = re.compile(
 def is_navigation(line: str) -> bool:
     """Breadcrumbs: "Home >", "Home > News > Retail", "Home / Tech", "World > Europe"."""
     stripped = line.strip()
-    return bool(stripped) and len(_words(stripped)) <= 10 and bool(_NAVIGATION.match(stripped))
+    return (
+        bool(stripped) and len(_words(stripped)) <= NAVIGATION_MAX_WORDS and bool(_NAVIGATION.match(stripped))
+    )
 
 
 _MONTHS = (
@@ -185,32 +229,74 @@ _DATE_PARTS = [
 ]
 _DATE_TOKEN = re.compile("|".join(_DATE_PARTS), re.I)
 _HAS_DATE = re.compile("|".join(_DATE_PARTS[:6]), re.I)
+_DATE_SOURCE_TAIL = re.compile(r"\b(source|views?|clicks?|author)\s*[:：].*$", re.I)
+_DATE_SEPARATORS = re.compile(r"[\s|,;:\-–—/()\[\]·•]+")
+_DATE_COUNT = re.compile(r"\d{1,7}")
+# The words a date token above can take whole (a month can also end a longer word: "dismay
+# 2021"). Any other word of letters leaves something in the residue, so a line with four of
+# them is no date line, which is_date_line knows before running the regular expressions.
+_MONTH_NAMES = tuple(
+    "jan january feb february mar march apr april may jun june jul july aug august sep sept "
+    "september oct october nov november dec december".split()
+)
+_DATE_WORDS = frozenset(
+    (
+        *_MONTH_NAMES,
+        *"mon monday tue tues tuesday wed wednesday thu thurs thursday fri friday sat saturday sun sunday".split(),
+        *"gmt utc bst cet cst est edt pst pdt ist jst hkt sgt am pm".split(),
+        *"minute minutes min mins hour hours hr hrs day days week weeks ago".split(),
+        *"published updated posted last date time on at input modify modified publish".split(),
+    )
+)
+_DATE_LABELS = ("source", "view", "click", "author")
+DATE_LINE_MAX_OTHER_WORDS = 3  # a dateline's place name: "Buenos Aires, 22 April 2025"
 
 
 def is_date_line(line: str) -> bool:
     """A line that holds only a date or time, maybe with labels and a view/share count."""
     stripped = line.strip()
-    if not stripped or not _HAS_DATE.search(stripped):
+    if not stripped or _words_no_date_can_take(stripped) > DATE_LINE_MAX_OTHER_WORDS:
+        return False
+    if not _HAS_DATE.search(stripped):
         return False
     residue = _DATE_TOKEN.sub(" ", stripped)
     # A date with its source and view count: "2025-11-12 09:30 Source: Liquor Times Views: 31".
-    residue = re.sub(r"\b(source|views?|clicks?|author)\s*[:：].*$", " ", residue, flags=re.I)
-    residue = re.sub(r"[\s|,;:\-–—/()\[\]·•]+", " ", residue).strip()
-    if residue == "" or re.fullmatch(r"\d{1,7}", residue):
+    residue = _DATE_SOURCE_TAIL.sub(" ", residue)
+    residue = _DATE_SEPARATORS.sub(" ", residue).strip()
+    if residue == "" or _DATE_COUNT.fullmatch(residue):
         return True
     # A dateline: a place name before the date ("Buenos Aires, 22 April 2025").
     place = residue.split()
-    return len(place) <= 3 and all(word[0].isupper() for word in place)
+    return len(place) <= DATE_LINE_MAX_OTHER_WORDS and all(word[0].isupper() for word in place)
+
+
+def _words_no_date_can_take(stripped: str) -> int:
+    """How many words of plain ASCII letters, none a word of _DATE_WORDS nor ending in a month
+    name, come before anything that could start the dropped "Source: ..." tail; counted up
+    to one past the dateline's limit. Each leaves a word in is_date_line's residue."""
+    labelled = ":" in stripped or "：" in stripped
+    count = 0
+    for token in _tokens(stripped):
+        lowered = token.lower()
+        if labelled and (not token.isascii() or any(label in lowered for label in _DATE_LABELS)):
+            break  # the tail may start here (non-ASCII letters can fold to a label's: "ſource")
+        if token.isascii() and token.isalpha() and lowered not in _DATE_WORDS:
+            if not lowered.endswith(_MONTH_NAMES):
+                count += 1
+                if count > DATE_LINE_MAX_OTHER_WORDS:
+                    break
+    return count
+
+
+_COUNT = re.compile(
+    r"\d[\d,.]*|(shares?|views?|comments?|likes?|reads?)\s*:?\s*\d[\d,.]*k?|"
+    r"\d[\d,.]*k?\s*(shares?|views?|comments?|likes?|reads?)"
+)
 
 
 def is_count_line(line: str) -> bool:
     """A lone share or view counter: "4", "Shares: 37", "1,204 views"."""
-    stripped = line.strip().lower()
-    return bool(
-        re.fullmatch(r"\d[\d,.]*", stripped)
-        or re.fullmatch(r"(shares?|views?|comments?|likes?|reads?)\s*:?\s*\d[\d,.]*k?", stripped)
-        or re.fullmatch(r"\d[\d,.]*k?\s*(shares?|views?|comments?|likes?|reads?)", stripped)
-    )
+    return bool(_COUNT.fullmatch(line.strip().lower()))
 
 
 _SHARE_WORDS = frozenset(
@@ -220,25 +306,31 @@ _SHARE_WORDS = frozenset(
 )
 
 
+_SHARE_TOKEN = re.compile(r"[\w\-]+")
+_SHARE_FIRST_WORDS = frozenset({"share", "tweet", "email", "print"})
+
+
 def is_share_line(line: str) -> bool:
     """Social buttons: "Share this", "Share on Facebook | Twitter", "Share to: WeChat Weibo"."""
-    words = [word.lower() for word in re.findall(r"[\w\-]+", line)]
-    if not words or len(words) > 12:
+    first = _SHARE_TOKEN.search(line)
+    if first is None or first.group().lower() not in _SHARE_FIRST_WORDS:
         return False
-    return words[0] in {"share", "tweet", "email", "print"} and all(w in _SHARE_WORDS for w in words)
+    words = [word.lower() for word in _SHARE_TOKEN.findall(line)]
+    return len(words) <= 12 and all(w in _SHARE_WORDS for w in words)
+
+
+_BYLINE = re.compile(r"^(by|written by|words by)\s+\S", re.I)
+_BYLINE_ROLE = re.compile(r"\b(reporter|correspondent|staff writer|contributing writer)\b", re.I)
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
 
 
 def is_byline(line: str) -> bool:
     """ "By Jane Doe", "Jane Doe Retail correspondent", "Lee Su-jin, reporter lee@news.example":
     a short line naming the writer."""
     stripped = line.strip()
-    if len(_words(stripped)) > 12 or stripped.endswith((".", "!", "?")):
+    if len(_words(stripped)) > BYLINE_MAX_WORDS or stripped.endswith((".", "!", "?")):
         return False
-    return bool(
-        re.match(r"^(by|written by|words by)\s+\S", stripped, re.I)
-        or re.search(r"\b(reporter|correspondent|staff writer|contributing writer)\b", stripped, re.I)
-        or re.search(r"\S+@\S+\.\w+", stripped)
-    )
+    return bool(_BYLINE.match(stripped) or _BYLINE_ROLE.search(stripped) or _EMAIL.search(stripped))
 
 
 _CREDIT_FIELD = re.compile(
@@ -253,13 +345,14 @@ def is_credit_line(line: str) -> bool:
     """Labelled page fields and credits: "Source: Daily News", "Editor: Li Na", "Reporting by
     ...; Editing by ...", "【Editor: Li Na】"."""
     stripped = _strip_bullet(line)
-    if len(_words(stripped)) <= 12 and bool(_CREDIT_FIELD.match(stripped)):
+    if len(_words(stripped)) <= CREDIT_FIELD_MAX_WORDS and bool(_CREDIT_FIELD.match(stripped)):
         return True
-    return len(_words(stripped)) <= 30 and bool(
-        _CREDITS.match(stripped) or re.fullmatch(r"【[^】]{1,40}】", stripped)
+    return len(_words(stripped)) <= CREDIT_LINE_MAX_WORDS and bool(
+        _CREDITS.match(stripped) or _BRACKETED_CREDIT.fullmatch(stripped)
     )
 
 
+_BRACKETED_CREDIT = re.compile(r"【[^】]{1,40}】")
 _CREDITS = re.compile(
     r"^[(\[]?\s*(reporting|additional reporting|editing|writing|compiled|produced|graphics?|"
     r"translated|translation|research) by\b",
@@ -276,7 +369,7 @@ _AUTHOR_BOX = re.compile(
 def is_author_box(line: str) -> bool:
     """The writer's box: "Jane Doe covers retail for The Daily. She is based in Seattle."."""
     stripped = line.strip()
-    return len(_words(stripped)) <= 45 and bool(_AUTHOR_BOX.match(stripped))
+    return len(_words(stripped)) <= AUTHOR_BOX_MAX_WORDS and bool(_AUTHOR_BOX.match(stripped))
 
 
 _CAPTION_PREFIX = re.compile(
@@ -293,7 +386,7 @@ def is_photo_caption(line: str) -> bool:
     """A photo caption or credit line: "Photo: Alamy Parcels on a belt ...", "... File photo",
     "... Picture: SUPPLIED", "... Courtesy of Maison X." (a caption is short)."""
     stripped = _strip_bullet(line)
-    return len(_words(stripped)) <= 45 and bool(
+    return len(_words(stripped)) <= PHOTO_CAPTION_MAX_WORDS and bool(
         _CAPTION_PREFIX.match(stripped) or _CAPTION_SUFFIX.search(stripped)
     )
 
@@ -311,14 +404,17 @@ def is_promotion(line: str) -> bool:
     """Newsletter, app and follow prompts: "Get the Trade Desk newsletter every Tuesday."."""
     stripped = _strip_bullet(line)
     words = _words(stripped)
-    if len(words) > 30:
+    if len(words) > PROMOTION_MAX_WORDS:
         return False
     return bool(_PROMOTION.match(stripped)) or (len(words) <= 8 and "newsletter" in stripped.lower())
 
 
+_CORRECTION = re.compile(r"^(correction|clarification|editor'?s note)\b[^:]{0,60}:", re.I)
+
+
 def is_correction(line: str) -> bool:
     """ "Correction, November 20: An earlier version of this story misstated ..."."""
-    return bool(re.match(r"^(correction|clarification|editor'?s note)\b[^:]{0,60}:", line.strip(), re.I))
+    return bool(_CORRECTION.match(line.strip()))
 
 
 _PAGE_CONTROL = re.compile(
@@ -334,29 +430,30 @@ _PAGE_CONTROL = re.compile(
 def is_page_control(line: str) -> bool:
     """Buttons and prompts of the page: "Listen to this article", "[Print] [Close]"."""
     stripped = line.strip()
-    return len(_words(stripped)) <= 10 and bool(_PAGE_CONTROL.match(stripped))
+    return len(_words(stripped)) <= PAGE_CONTROL_MAX_WORDS and bool(_PAGE_CONTROL.match(stripped))
+
+
+_DISCLAIMER_START = re.compile(
+    r"^(disclaimer|statement|copyright|©|\(c\)|risk warning|\*?this (article|text) (was|is) "
+    r"(created|translated|produced|part of|for reference))"
+)
+_DISCLAIMER_PHRASE = re.compile(
+    r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
+    r"only represents? (the )?author|(does not|doesn't) constitute (any )?(investment|operation|legal) advice|"
+    r"translated (automatically|by machine)|(automatic|machine) translation|translated by machine|"
+    r"pictures? (in this article )?(are|is) from (the )?(network|internet)|reprint,? please indicate|"
+    r"if there is (an )?infringement,? please|our (editorial )?standards|trust principles|"
+    r"explore more on these topics|views are (his|her|their|my) own|for reference only"
+)
 
 
 def is_disclaimer(line: str) -> bool:
     """Rights and disclaimer notices: "Copyright reserved, reprint prohibited"."""
     stripped = line.strip()
+    if len(_words(stripped)) > DISCLAIMER_MAX_WORDS:
+        return False
     lowered = stripped.lower()
-    return len(_words(stripped)) <= 30 and bool(
-        re.match(
-            r"^(disclaimer|statement|copyright|©|\(c\)|risk warning|\*?this (article|text) (was|is) "
-            r"(created|translated|produced|part of|for reference))",
-            lowered,
-        )
-        or re.search(
-            r"all rights reserved|reprint(ing)? (is )?prohibited|reproduction (is )?prohibited|"
-            r"only represents? (the )?author|(does not|doesn't) constitute (any )?(investment|operation|legal) advice|"
-            r"translated (automatically|by machine)|(automatic|machine) translation|translated by machine|"
-            r"pictures? (in this article )?(are|is) from (the )?(network|internet)|reprint,? please indicate|"
-            r"if there is (an )?infringement,? please|our (editorial )?standards|trust principles|"
-            r"explore more on these topics|views are (his|her|their|my) own|for reference only",
-            lowered,
-        )
-    )
+    return bool(_DISCLAIMER_START.match(lowered) or _DISCLAIMER_PHRASE.search(lowered))
 
 
 _PREVIOUS_NEXT = re.compile(
@@ -383,13 +480,16 @@ def is_tag_line(line: str) -> bool:
     return bool(_TAG_PREFIX.match(_strip_bullet(line)))
 
 
+_CAPITALISED_RUN = re.compile(r"[A-Z][a-z]+")
+
+
 def is_header_keywords(line: str) -> bool:
     """A keyword run glued into one token ("AlibabaFake"), as tag widgets print them.
 
     Only meaningful before the body starts: the same shape inside the body is anchor text.
     """
     stripped = line.strip().rstrip(".")
-    return bool(stripped) and " " not in stripped and len(re.findall(r"[A-Z][a-z]+", stripped)) >= 2
+    return bool(stripped) and " " not in stripped and len(_CAPITALISED_RUN.findall(stripped)) >= 2
 
 
 _ADVERTISEMENT = re.compile(
@@ -403,18 +503,22 @@ def is_advertisement(line: str) -> bool:
     return bool(_ADVERTISEMENT.match(_strip_bullet(line)))
 
 
+_COOKIE_CONSENT = re.compile(
+    r"accept|consent|agree|continu|privacy|experience|settings|personali[sz]|(we|site) uses?"
+)
+
+
 def is_cookie_notice(line: str) -> bool:
     """Consent banners: mention cookies and what the reader agrees to."""
     lowered = line.lower()
-    return "cookie" in lowered and bool(
-        re.search(
-            r"accept|consent|agree|continu|privacy|experience|settings|personali[sz]|(we|site) uses?", lowered
-        )
-    )
+    return "cookie" in lowered and bool(_COOKIE_CONSENT.search(lowered))
+
+
+_PAGE_BREAK = re.compile(r"[{\[<]\s*page[\s_-]?break\s*[}\]>]", re.I)
 
 
 def is_page_break(line: str) -> bool:
-    return bool(re.fullmatch(r"[{\[<]\s*page[\s_-]?break\s*[}\]>]", line.strip(), re.I))
+    return bool(_PAGE_BREAK.fullmatch(line.strip()))
 
 
 def is_separator(line: str) -> bool:
@@ -423,21 +527,20 @@ def is_separator(line: str) -> bool:
     return bool(stripped) and all(not ch.isalnum() for ch in stripped)
 
 
-def _script_letters(line: str) -> tuple[int, int]:
-    latin = other = 0
-    for ch in line:
-        if ch.isalpha():
-            if "LATIN" in unicodedata.name(ch, ""):
-                latin += 1
-            else:
-                other += 1
-    return latin, other
-
-
 def is_foreign_script(line: str) -> bool:
-    """Text mostly in another script (the seeds carry Chinese spam and headlines)."""
-    latin, other = _script_letters(line)
-    return other > 0 and other / (latin + other) >= FOREIGN_SCRIPT_SHARE
+    """Text mostly in another script (the seeds carry Chinese spam and headlines).
+
+    A letter is Latin when its Unicode name says so; the name is looked up once per distinct
+    non-ASCII letter of the line (ASCII letters are Latin), and letters are counted with
+    str.count, so an English line costs a few C calls, not a Python step per character."""
+    if line.isascii():
+        return False
+    letters = [ch for ch in set(line) if ch.isalpha()]
+    other = [ch for ch in letters if not ch.isascii() and "LATIN" not in unicodedata.name(ch, "")]
+    if not other:
+        return False
+    other_count = sum(map(line.count, other))
+    return other_count / sum(map(line.count, letters)) >= FOREIGN_SCRIPT_SHARE
 
 
 _FOREIGN_FUNCTION_WORDS = frozenset(
@@ -453,19 +556,40 @@ _FOREIGN_FUNCTION_WORDS = frozenset(
     ve bir bu ile için da de olarak çok daha
     w i z na się do nie że jest o po""".split()
 )
+_ONLY_FOREIGN_FUNCTION_WORDS = _FOREIGN_FUNCTION_WORDS - _ENGLISH_FUNCTION_WORDS
 
 
 def is_foreign_language(line: str) -> bool:
     """A long Latin-script line in another language: almost no English function words and
     several of another language's. English prose, however terse, is never dropped."""
-    words = [word.lower() for word in _words(line)]
-    if len(words) < FOREIGN_LANGUAGE_MIN_WORDS or is_headline_case(line):
+    if _surely_english(line):
         return False
-    english = sum(1 for word in words if word in _ENGLISH_FUNCTION_WORDS)
-    foreign = sum(
-        1 for word in words if word in _FOREIGN_FUNCTION_WORDS and word not in _ENGLISH_FUNCTION_WORDS
+    words = list(map(str.lower, _words(line)))
+    if len(words) < FOREIGN_LANGUAGE_MIN_WORDS:
+        return False
+    english = sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, words))
+    if english / len(words) >= ENGLISH_FUNCTION_WORD_SHARE:
+        return False
+    foreign = sum(map(_ONLY_FOREIGN_FUNCTION_WORDS.__contains__, words))
+    return foreign >= FOREIGN_FUNCTION_WORDS_MIN and not is_headline_case(line)
+
+
+def _surely_english(line: str) -> bool:
+    """English function words reach their share of the line's words even counted at their
+    fewest (whitespace tokens that are one, lowercased) over the most words the line can
+    hold: one in two characters (words are separated), or, closer, a token of letters and
+    digits is at most one word and any other token at most one in two of its characters.
+    True settles is_foreign_language without its word list."""
+    tokens = _tokens(line)
+    english = sum(map(_ENGLISH_FUNCTION_WORDS.__contains__, map(str.lower, tokens)))
+    if not english:
+        return False
+    if english / ((len(line) + 1) // 2) >= ENGLISH_FUNCTION_WORD_SHARE:
+        return True
+    most_words = sum(map(str.isalnum, tokens)) + sum(
+        (len(token) + 1) // 2 for token in tokens if not token.isalnum()
     )
-    return english / len(words) < ENGLISH_FUNCTION_WORD_SHARE and foreign >= FOREIGN_FUNCTION_WORDS_MIN
+    return english / most_words >= ENGLISH_FUNCTION_WORD_SHARE
 
 
 _RELATED_HEADER = re.compile(
@@ -502,7 +626,7 @@ def is_prose(line: str) -> bool:
     return (
         len(_words(stripped)) >= PROSE_MIN_WORDS
         and not is_headline_case(stripped)
-        and not re.match(r"^[\-–—•·*|]", stripped)
+        and not stripped.startswith(("-", "–", "—", "•", "·", "*", "|"))
     )
 
 
@@ -510,8 +634,8 @@ def is_anchor_fragment(line: str) -> bool:
     """A link's anchor text cut out of its sentence: a few words, no closing punctuation."""
     stripped = line.strip()
     return (
-        0 < len(_words(stripped)) <= ANCHOR_MAX_WORDS
-        and len(stripped) <= ANCHOR_MAX_CHARS
+        len(stripped) <= ANCHOR_MAX_CHARS
+        and 0 < len(_words(stripped)) <= ANCHOR_MAX_WORDS
         and stripped[0].isalnum()
         and stripped[-1] not in ".!?:;。！？\"”'’)"
     )
@@ -529,7 +653,7 @@ def is_comment_widget(line: str) -> bool:
     """The comment box under an article: "3 comments:", "Leave a Reply", "Your email address
     will not be published."."""
     stripped = _strip_bullet(line)
-    return len(_words(stripped)) <= 16 and bool(_COMMENT_WIDGET.match(stripped))
+    return len(_words(stripped)) <= COMMENT_WIDGET_MAX_WORDS and bool(_COMMENT_WIDGET.match(stripped))
 
 
 _INTERFACE_TEXT = re.compile(
@@ -548,30 +672,37 @@ def is_interface_text(line: str) -> bool:
     """Words of the page's own controls and forms: "Hide Ad", "Open in App", "Begin typing to
     search", "You are using an outdated browser", "Next articleTen tips ..."."""
     stripped = _strip_bullet(line)
-    return len(_words(stripped)) <= 40 and bool(
+    return len(_words(stripped)) <= INTERFACE_TEXT_MAX_WORDS and bool(
         _INTERFACE_TEXT.match(stripped) or _GLUED_LINK.match(stripped)
     )
+
+
+_ADDRESS = re.compile(r"(https?://|www\.)\S+")
+_SIDEBAR_PROMOTION = re.compile(r"<<[^<>]{1,160}>>")
+_IMAGE_NAME = re.compile(r"[\w\-.]{1,80}\.(jpe?g|png|gif|webp)", re.I)
 
 
 def is_bare_link(line: str) -> bool:
     """An address or an image file name alone on a line, or a sidebar promotion in << >>."""
     stripped = line.strip()
     return bool(
-        re.fullmatch(r"(https?://|www\.)\S+", stripped)
-        or re.fullmatch(r"<<[^<>]{1,160}>>", stripped)
-        or re.fullmatch(r"[\w\-.]{1,80}\.(jpe?g|png|gif|webp)", stripped, re.I)
+        _ADDRESS.fullmatch(stripped)
+        or _SIDEBAR_PROMOTION.fullmatch(stripped)
+        or _IMAGE_NAME.fullmatch(stripped)
     )
+
+
+_SPEECH_VERB = re.compile(r"\b(said|says|told|added|wrote|asked)\b", re.I)
 
 
 def is_field_label(line: str) -> bool:
     """A label of up to three words ending in a colon, with nothing after it ("web:",
     "Key insights:"): it introduces a widget or a list, never a topic of its own."""
     stripped = _strip_bullet(line)
-    words = _words(stripped)
     return (
         stripped.endswith((":", "："))
-        and 0 < len(words) <= 3
-        and not re.search(r"\b(said|says|told|added|wrote|asked)\b", stripped, re.I)
+        and 0 < len(_words(stripped)) <= FIELD_LABEL_MAX_WORDS
+        and not _SPEECH_VERB.search(stripped)
     )
 
 
@@ -588,7 +719,7 @@ def is_publication_note(line: str) -> bool:
     """Where a story ran and who wrote it: "This article was first published on ...", "(With
     inputs from agencies)", "I'm Jo Bloggs, a journalist at ..."."""
     stripped = line.strip()
-    return len(_words(stripped)) <= 30 and bool(_PUBLICATION_NOTE.match(stripped))
+    return len(_words(stripped)) <= PUBLICATION_NOTE_MAX_WORDS and bool(_PUBLICATION_NOTE.match(stripped))
 
 
 _AGENCIES = (
@@ -601,21 +732,31 @@ _CAPTION_MARK = re.compile(
 )
 
 
+_SCREENSHOT = re.compile(r"^(screenshot|screen grab|headshot of)\b", re.I)
+_BY = re.compile(r"by", re.I)
+
+
 def is_agency_credit(line: str) -> bool:
     """A photo credit: agency names alone ("AFP", "Alamy / PA"), a "Screenshot: ..." caption,
     or a caption ending in its credit ("... [CFP]", "... | Source: Taobao")."""
     stripped = line.strip()
     return bool(
         _AGENCY_CREDIT.match(stripped)
-        or re.match(r"^(screenshot|screen grab|headshot of)\b", _strip_bullet(stripped), re.I)
-        or (len(_words(stripped)) <= 40 and _CAPTION_MARK.search(stripped))
-        or re.fullmatch(r"by", stripped, re.I)
+        or _SCREENSHOT.match(_strip_bullet(stripped))
+        or (
+            _fewest_words(stripped) <= CAPTION_MARK_MAX_WORDS
+            and len(_words(stripped)) <= CAPTION_MARK_MAX_WORDS
+            and _CAPTION_MARK.search(stripped)
+        )
+        or _BY.fullmatch(stripped)
     )
 
 
 def is_doubled_line(line: str) -> bool:
     """One phrase printed twice on a line ("Fake bags. Fake bags."), as a caption and its
     alt text or a headline and its link come out of some pages."""
+    if not _letters_pair_up(line):
+        return False
     words = _words(line)
     half = len(words) // 2
     return (
@@ -625,43 +766,68 @@ def is_doubled_line(line: str) -> bool:
     )
 
 
-# Furniture recognised on a line alone, in the order they are tried.
+def _letters_pair_up(line: str) -> bool:
+    """Each ASCII letter occurs an even number of times in the lowercased line, as it does
+    in a doubled line (every letter is in a word, and the two halves' words are equal,
+    lowercased). Most lines fail this at the first letter or two tried, in a few C calls."""
+    lowered = line.lower()
+    return all(lowered.count(letter) % 2 == 0 for letter in _LETTERS_BY_FREQUENCY)
+
+
+_LETTERS_BY_FREQUENCY = "etaoinshrdlcumwfgypbvkjxqz"
+
+
+@dataclass(frozen=True)
+class LineRule:
+    """One kind of furniture recognised on a line alone: its name, its test, and the most
+    words a line of that kind has (None: no limit; the test itself applies it too)."""
+
+    name: str
+    matches: Callable[[str], bool]
+    max_words: int | None = None
+
+
+# Furniture recognised on a line alone, in the order they are tried: one entry a rule.
 LINE_RULES = (
-    (PAGE_BREAK, is_page_break),
-    (SEPARATOR, is_separator),
-    (NAVIGATION, is_navigation),
-    (DATE_LINE, is_date_line),
-    (COUNT_LINE, is_count_line),
-    (SHARE_LINE, is_share_line),
-    (TAG_LINE, is_tag_line),
-    (BYLINE, is_byline),
-    (CREDIT_LINE, is_credit_line),
-    (PAGE_CONTROL, is_page_control),
-    (DISCLAIMER, is_disclaimer),
-    (PREVIOUS_NEXT_LINK, is_previous_next_link),
-    (AUTHOR_BOX, is_author_box),
-    (PHOTO_CAPTION, is_photo_caption),
-    (PROMOTION, is_promotion),
-    (CORRECTION, is_correction),
-    (ADVERTISEMENT, is_advertisement),
-    (COOKIE_NOTICE, is_cookie_notice),
-    (FOREIGN_SCRIPT, is_foreign_script),
-    (FOREIGN_LANGUAGE, is_foreign_language),
-    (COMMENT_WIDGET, is_comment_widget),
-    (INTERFACE_TEXT, is_interface_text),
-    (BARE_LINK, is_bare_link),
-    (FIELD_LABEL, is_field_label),
-    (PUBLICATION_NOTE, is_publication_note),
-    (AGENCY_CREDIT, is_agency_credit),
-    (DOUBLED_LINE, is_doubled_line),
+    LineRule(PAGE_BREAK, is_page_break),
+    LineRule(SEPARATOR, is_separator),
+    LineRule(NAVIGATION, is_navigation, NAVIGATION_MAX_WORDS),
+    LineRule(DATE_LINE, is_date_line),
+    LineRule(COUNT_LINE, is_count_line),
+    LineRule(SHARE_LINE, is_share_line),
+    LineRule(TAG_LINE, is_tag_line),
+    LineRule(BYLINE, is_byline, BYLINE_MAX_WORDS),
+    LineRule(CREDIT_LINE, is_credit_line, CREDIT_LINE_MAX_WORDS),
+    LineRule(PAGE_CONTROL, is_page_control, PAGE_CONTROL_MAX_WORDS),
+    LineRule(DISCLAIMER, is_disclaimer, DISCLAIMER_MAX_WORDS),
+    LineRule(PREVIOUS_NEXT_LINK, is_previous_next_link),
+    LineRule(AUTHOR_BOX, is_author_box, AUTHOR_BOX_MAX_WORDS),
+    LineRule(PHOTO_CAPTION, is_photo_caption, PHOTO_CAPTION_MAX_WORDS),
+    LineRule(PROMOTION, is_promotion, PROMOTION_MAX_WORDS),
+    LineRule(CORRECTION, is_correction),
+    LineRule(ADVERTISEMENT, is_advertisement),
+    LineRule(COOKIE_NOTICE, is_cookie_notice),
+    LineRule(FOREIGN_SCRIPT, is_foreign_script),
+    LineRule(FOREIGN_LANGUAGE, is_foreign_language),
+    LineRule(COMMENT_WIDGET, is_comment_widget, COMMENT_WIDGET_MAX_WORDS),
+    LineRule(INTERFACE_TEXT, is_interface_text, INTERFACE_TEXT_MAX_WORDS),
+    LineRule(BARE_LINK, is_bare_link),
+    LineRule(FIELD_LABEL, is_field_label, FIELD_LABEL_MAX_WORDS),
+    LineRule(PUBLICATION_NOTE, is_publication_note, PUBLICATION_NOTE_MAX_WORDS),
+    LineRule(AGENCY_CREDIT, is_agency_credit),
+    LineRule(DOUBLED_LINE, is_doubled_line),
 )
 
 
 def furniture_rule(line: str) -> str | None:
-    """The name of the first line rule that marks `line` as furniture, or None."""
-    for name, rule in LINE_RULES:
-        if rule(line):
-            return name
+    """The name of the first line rule that marks `line` as furniture, or None. A rule
+    whose `max_words` the line surely exceeds is not run (a body paragraph skips most)."""
+    fewest_words = _fewest_words(line)
+    for rule in LINE_RULES:
+        if rule.max_words is not None and fewest_words > rule.max_words:
+            continue
+        if rule.matches(line):
+            return rule.name
     return None
 
 
@@ -768,9 +934,10 @@ def _drop_repeated_headline(
 ) -> list[tuple[int, str]]:
     """The page's own headline printed again in the body is furniture, not a paragraph."""
     key = _headline_key(title)
+    title_words = key.count(" ") + 1
     kept = []
     for number, line in body:
-        if _headline_key(line) == key:
+        if _fewest_words(line) <= title_words and _headline_key(line) == key:
             dropped.append(DroppedLine(number, line, REPEATED_HEADLINE))
         else:
             kept.append((number, line))
