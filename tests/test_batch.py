@@ -232,6 +232,30 @@ def test_syndicated_copies_are_flagged_and_counted_once(predict, tmp_path):
     assert "triaged 3 articles" in err and "1 near-duplicate(s) counted once" in err
 
 
+def test_the_sampled_three_grams_are_those_of_the_regular_expression_definition():
+    """NearDuplicates.sampled_grams finds words without a regular expression where it can;
+    the definition: crc32 of each `\\w+` 3-gram of the lowercased text, 1 in 4 kept."""
+    import re
+    import zlib
+
+    from triage.batch import SAMPLE_EVERY, NearDuplicates
+
+    texts = [
+        LAWSUIT,
+        METRICS + "The seller’s “genuine” stock — 40% of it — was fake; İstanbul’s café_owners said so.",
+        "Ünïcödé wörds: naïve façade, ½ price, x² rise, ١٢٣ units\u00a0and\u2028more ΣΑΣ ΟΔΟΣ",
+        "a b",
+        "",
+    ]
+    for text in texts:
+        words = re.findall(r"\w+", text.lower())
+        grams = (" ".join(words[i : i + 3]).encode() for i in range(len(words) - 2))
+        expected = {h for h in map(zlib.crc32, grams) if h % SAMPLE_EVERY == 0}
+        sampled = NearDuplicates.sampled_grams(text)
+        assert set(sampled) == expected and len(sampled) == len(expected)
+        assert list(set(sampled)) == list(expected)  # the same set order: it breaks ties between originals
+
+
 def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, tmp_path):
     from triage.batch import Progress
     from triage.io import InputRecord
@@ -281,6 +305,74 @@ def test_jobs_2_writes_exactly_what_jobs_1_writes(trained, tmp_path, monkeypatch
             assert code == 0
             outputs.append(target.read_bytes())
         assert outputs[0] == outputs[1]
+
+
+def _repository_articles() -> list[dict]:
+    """Every raw article the labelled set was built from and both OOD sets' (the manifest's
+    text files), a syndicated copy, an article that is all furniture and one of a line."""
+    import csv
+
+    root = Path(__file__).resolve().parents[1]
+    with open(root / "data/articles.csv", encoding="utf-8", newline="") as stream:
+        files = [row["source_file"] for row in csv.DictReader(stream) if row["source_file"].endswith(".txt")]
+    rows = [{"id": name, "text": (root / name).read_text(encoding="utf-8")} for name in files]
+    copy = rows[0]["text"].replace("\n", "\nSyndicated with thanks.\n", 1)
+    return [
+        *rows,
+        {"id": "copy", "text": copy},
+        {"id": "furniture", "text": "Advertisement\nShare this article\n2024-05-01 09:30\n"},
+        {"id": "one-line", "text": METRICS.splitlines()[1]},
+    ]
+
+
+def test_articles_scored_a_chunk_at_a_time_are_byte_for_byte_those_scored_one_by_one(
+    trained, tmp_path, monkeypatch
+):
+    """The reference is the one-article-at-a-time path: `predict_article` per article, in order,
+    near-duplicates counted as the run counts them; `triage predict` scores a chunk of articles
+    together, in one process or two, whatever the chunk size."""
+    from triage import __version__
+    from triage.batch import NearDuplicates, article_text
+    from triage.io import InputRecord, article_record, to_jsonl
+    from triage.predict import load_model
+
+    rows = _repository_articles()
+    feed = write_rows_jsonl(tmp_path / "articles.jsonl", rows)
+    model = load_model(trained.model_path)
+    for explain in (False, True):
+        reference, duplicates = [], NearDuplicates()
+        for row in rows:
+            prediction = model.predict_article(row["text"], explain=explain)
+            record = article_record(
+                InputRecord(row["id"], row["text"]), prediction, model.short_sha, __version__
+            )
+            record["near_duplicate_of"] = duplicates.original_of(
+                row["id"], NearDuplicates.sampled_grams(article_text(record))
+            )
+            reference.append(record)
+        expected = to_jsonl(reference).encode()
+        assert any(record["near_duplicate_of"] for record in reference)
+        runs = [("1", "1"), ("7", "1"), ("1000", "1"), ("1", "2"), ("7", "2"), ("1000", "2")]
+        for chunk, jobs in runs if not explain else [("7", "1"), ("1000", "2")]:
+            monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", chunk)
+            target = tmp_path / f"out-{chunk}-{jobs}-{explain}.jsonl"
+            options = ["--explain"] if explain else []
+            code = main(
+                [
+                    "predict",
+                    str(feed),
+                    "--model",
+                    str(trained.model_path),
+                    "-o",
+                    str(target),
+                    "-j",
+                    jobs,
+                    "-q",
+                    *options,
+                ]
+            )
+            assert code == 0
+            assert target.read_bytes() == expected, (chunk, jobs, explain)
 
 
 # --- faults: truncated and corrupt files, interrupted runs ------------------------------------------------

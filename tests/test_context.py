@@ -131,3 +131,24 @@ def test_the_trained_card_records_the_in_context_calibration(trained):
         calibration["cv_calibration_error"]["context"]
         <= calibration["cv_calibration_error"]["context_before_temperature"]
     )
+
+
+def test_many_articles_in_context_at_once_give_exactly_the_numbers_of_one_at_a_time():
+    """contextualise_stacked is what a chunk of articles goes through; contextualise (one
+    article) is the definition. Articles of 0, 1, 2 and more paragraphs, with and without
+    titles, every term of the mix switched on."""
+    rng = np.random.default_rng(0)
+    labels = ("legal_action", "platform_metrics", "other", "market_expansion")
+    for lam, window, title_weight, other_weight in [(0.0, 0.6, 0.0, 1.0), (0.3, 0.5, 0.4, 0.8)]:
+        context = ArticleContextModel(None, lam, window, title_weight, other_weight, labels)
+        context.temperature_ = 0.7
+        lengths = rng.integers(0, 9, size=60)
+        probabilities = rng.dirichlet(np.ones(len(labels)), size=lengths.sum())
+        titles = [rng.dirichlet(np.ones(len(labels))) if rng.random() < 0.5 else None for _ in lengths]
+        one_by_one, start = [], 0
+        for length, title in zip(lengths, titles, strict=True):
+            if length:
+                one_by_one.append(context.contextualise(probabilities[start : start + length], title))
+            start += length
+        stacked = context.contextualise_stacked(probabilities, lengths, titles)
+        assert np.array_equal(stacked, np.vstack(one_by_one))

@@ -64,3 +64,18 @@ def test_the_topic_floor_applies_to_the_in_context_output_only(trained, monkeypa
     assert {p.label for p in model.predict_article(text).paragraphs} == {"other"}
     for paragraph in model.predict_paragraphs(["A brand sued two sellers in a federal court."]):
         assert paragraph.label == max(paragraph.probabilities, key=paragraph.probabilities.get) != "other"
+
+
+def test_tags_of_stacked_articles_are_each_articles_own():
+    from triage.tags import articles_tags
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 6, size=200)
+    rows = rng.dirichlet(np.ones(len(LABELS)), size=lengths.sum()).round(1)  # ties at the threshold too
+    thresholds = {"brand_criticism": 0.4, "platform_metrics": 0.3}
+    one_by_one, start = [], 0
+    for length in lengths:
+        one_by_one.append(article_tags(rows[start : start + length], LABELS, thresholds))
+        start += length
+    assert articles_tags(rows, lengths, LABELS, thresholds) == one_by_one
+    assert any(one_by_one) and not all(one_by_one)

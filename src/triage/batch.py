@@ -99,7 +99,8 @@ class BatchSummary:
 
 # --- scoring ------------------------------------------------------------------------------------
 def score_records(model, records: list[InputRecord], options: ScoreOptions) -> tuple[list[dict], list[str]]:
-    """(output records, warnings) for a chunk of input records, in order."""
+    """(output records, warnings) for a chunk of input records, in order: the chunk's
+    paragraphs (or articles, all together) go through the model in one call."""
     from triage.ingestion import ingest
 
     warnings: list[str] = []
@@ -112,14 +113,17 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
             for record, prediction in zip(records, predictions, strict=True)
         ]
         return outputs, warnings
-    outputs = []
+    articles = []
     for record in records:
         article = ingest(record.text)
         if record.title and not article.title:
             article = type(article)(record.title, None, article.paragraphs, article.dropped)
-        prediction = model.predict_ingested(
-            article, context=options.context, threshold=options.threshold, explain=options.explain
-        )
+        articles.append(article)
+    predictions = model.predict_articles(
+        articles, context=options.context, threshold=options.threshold, explain=options.explain
+    )
+    outputs = []
+    for record, article, prediction in zip(records, articles, predictions, strict=True):
         if prediction.mostly_foreign:
             warnings.append(
                 f"{record.id}: mostly in another language ({article.foreign_share:.0%} of its text); no tags"
@@ -133,13 +137,27 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
 _WORKER_MODELS: dict[str, object] = {}
 
 
-def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions):
+def score_chunk(model, records: list[InputRecord], options: ScoreOptions):
+    """`score_records`, and for articles each one's `NearDuplicates.sampled_grams` (work
+    that runs where the chunk is scored, so `--jobs` shares it; the index stays in order)."""
+    outputs, warnings = score_records(model, records, options)
+    sampled = None
+    if options.unit == "article":
+        sampled = [NearDuplicates.sampled_grams(article_text(output)) for output in outputs]
+    return outputs, warnings, sampled
+
+
+def worker_model(model_path: str):
     """A worker process loads the model once and keeps it for every chunk it is given."""
     from triage.predict import load_model
 
     if model_path not in _WORKER_MODELS:
         _WORKER_MODELS[model_path] = load_model(model_path)
-    return score_records(_WORKER_MODELS[model_path], records, options)
+    return _WORKER_MODELS[model_path]
+
+
+def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions):
+    return score_chunk(worker_model(model_path), records, options)
 
 
 def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
@@ -159,10 +177,11 @@ def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
 def scored_chunks(
     model, model_path: Path, chunks: Iterable[list[InputRecord]], options: ScoreOptions, jobs: int
 ):
-    """(input chunk, outputs, warnings) per chunk, in input order, over `jobs` processes."""
+    """(input chunk, outputs, warnings, sampled 3-grams) per chunk (`score_chunk`), in
+    input order, over `jobs` processes."""
     if jobs <= 1:
         for chunk in chunks:
-            yield (chunk, *score_records(model, chunk, options))
+            yield (chunk, *score_chunk(model, chunk, options))
         return
     from joblib import Parallel, delayed
 
@@ -174,8 +193,8 @@ def scored_chunks(
             yield delayed(_score_in_worker)(str(model_path), chunk, options)
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
-    for outputs, warnings in parallel(remembered(chunks)):
-        yield (pending.pop(0), outputs, warnings)
+    for outputs, warnings, sampled in parallel(remembered(chunks)):
+        yield (pending.pop(0), outputs, warnings, sampled)
 
 
 # --- near-duplicate articles within a run ------------------------------------------------------
@@ -198,14 +217,18 @@ class NearDuplicates:
         self.ids: list[str] = []
 
     @staticmethod
-    def signature(text: str) -> set[int]:
-        words = re.findall(r"\w+", text.lower())
-        grams = (" ".join(words[i : i + 3]).encode() for i in range(max(len(words) - 2, 0)))
-        return {h for h in map(zlib.crc32, grams) if h % SAMPLE_EVERY == 0}
+    def sampled_grams(text: str) -> list[int]:
+        """The crc32 of each word 3-gram (words: `\\w+` of the lowercased text, UTF-8, joined
+        by a space) that falls in the sample, each once, in order of first appearance. The
+        order matters: `original_of` builds its set in it, and the set's order breaks ties."""
+        words = _utf8_words(text.lower())
+        hashes = map(zlib.crc32, map(b" ".join, zip(words, words[1:], words[2:], strict=False)))
+        return list(dict.fromkeys(h for h in hashes if h % SAMPLE_EVERY == 0))
 
-    def original_of(self, record_id: str, text: str) -> str | None:
-        """The id of an earlier article this one nearly duplicates, or None; remembers it."""
-        signature = self.signature(text)
+    def original_of(self, record_id: str, sampled_grams: list[int]) -> str | None:
+        """The id of an earlier article this one nearly duplicates, or None; remembers it.
+        `sampled_grams`: the article's `sampled_grams` (worked out where it was scored)."""
+        signature = set(sampled_grams)
         shared = Counter(self.index[h] for h in signature if h in self.index)
         original = None
         for article, count in shared.most_common():
@@ -226,6 +249,29 @@ class NearDuplicates:
 
 def article_text(record: dict) -> str:
     return "\n".join(paragraph["text"] for paragraph in record.get("paragraphs", []))
+
+
+# ASCII bytes that `\w` does not match become spaces; bytes of other characters stay.
+_ASCII_NON_WORD = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ") for byte in range(256)
+)
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _utf8_words(text: str) -> list[bytes]:
+    """`re.findall(r"\\w+", text)`, each encoded as UTF-8, found with bytes.translate and
+    split: a run between ASCII non-word characters is one word when it is ASCII; a run
+    holding other characters is split by the regular expression, as before."""
+    runs = text.encode().translate(_ASCII_NON_WORD).split()
+    if text.isascii():
+        return runs
+    words: list[bytes] = []
+    for run in runs:
+        if run.isascii():
+            words.append(run)
+        else:
+            words.extend(word.encode() for word in _WORD_RUN.findall(run.decode()))
+    return words
 
 
 # --- the journal ---------------------------------------------------------------------------------
@@ -492,7 +538,7 @@ def run_batch(
     duplicates = NearDuplicates() if options.unit == "article" else None
     if duplicates is not None and journal is not None and skip:
         for record in journal.records():
-            duplicates.original_of(record["id"], article_text(record))
+            duplicates.original_of(record["id"], NearDuplicates.sampled_grams(article_text(record)))
 
     writer = None
     if journal is None:
@@ -508,12 +554,12 @@ def run_batch(
     inputs_done = skip
     started = time.monotonic()
     try:
-        for chunk, outputs, warnings in scored_chunks(
+        for chunk, outputs, warnings, sampled in scored_chunks(
             model, model_path, chunked(records), options, request.jobs
         ):
             for message in warnings:
                 counted_warn(message)
-            _account(outputs, duplicates, summary)
+            _account(outputs, sampled, duplicates, summary)
             inputs_done += len(chunk)
             if journal is not None:
                 journal.add(outputs, inputs_done, summary)
@@ -608,11 +654,16 @@ def _skipping(records: Iterator[InputRecord], count: int, muted: dict) -> Iterat
     muted["on"] = False
 
 
-def _account(outputs: list[dict], duplicates: NearDuplicates | None, summary: BatchSummary) -> None:
-    for record in outputs:
+def _account(
+    outputs: list[dict],
+    sampled: list[list[int]] | None,
+    duplicates: NearDuplicates | None,
+    summary: BatchSummary,
+) -> None:
+    for number, record in enumerate(outputs):
         summary.records += 1
         if duplicates is not None:
-            record["near_duplicate_of"] = duplicates.original_of(record["id"], article_text(record))
+            record["near_duplicate_of"] = duplicates.original_of(record["id"], sampled[number])
             if record["near_duplicate_of"] is not None:
                 summary.near_duplicates += 1
                 continue

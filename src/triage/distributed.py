@@ -44,7 +44,7 @@ def score_partition(partition, model_path: str, read_options: ReadOptions, score
     """One partition of input rows -> its output rows (a pandas DataFrame), in a worker."""
     import pandas as pd
 
-    from triage.batch import _score_in_worker
+    from triage.batch import score_records, worker_model
 
     id_column = read_options.id_column or DEFAULT_ID_COLUMN
     title_column = read_options.title_column or "title"
@@ -62,7 +62,7 @@ def score_partition(partition, model_path: str, read_options: ReadOptions, score
                 {column: row.get(column) for column in read_options.keep_columns},
             )
         )
-    outputs, _ = _score_in_worker(model_path, records, score_options) if records else ([], [])
+    outputs, _ = score_records(worker_model(model_path), records, score_options) if records else ([], [])
     columns = flat_columns(labels, read_options.keep_columns)
     rows = [row for output in outputs for row in flat_rows(output, labels, read_options.keep_columns)]
     return _typed(pd.DataFrame(rows, columns=columns), labels)

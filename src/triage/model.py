@@ -265,6 +265,58 @@ class ArticleContextModel(BaseEstimator):
         mixed = mixed / mixed.sum(axis=1, keepdims=True)
         return temper(mixed, getattr(self, "temperature_", 1.0)) if temper_output else mixed
 
+    def contextualise_stacked(
+        self,
+        probabilities: np.ndarray,
+        lengths,
+        title_probabilities: list[np.ndarray | None] | None = None,
+    ) -> np.ndarray:
+        """`contextualise` for many articles at once: `probabilities` holds their paragraphs'
+        rows one article after the other, `lengths` how many rows each has (0 for an article
+        without paragraphs), `title_probabilities` one row or None per article. Each step
+        is one array operation over all rows, and gives exactly the numbers `contextualise`
+        gives article by article (the same operations, in the same order, on each row)."""
+        probabilities = np.asarray(probabilities, dtype=float)
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if len(probabilities) == 0:
+            return probabilities
+        article_of_row = np.repeat(np.arange(len(lengths)), lengths)
+        starts = (np.cumsum(lengths) - lengths)[lengths > 0]
+        ends = starts + lengths[lengths > 0] - 1
+        mixed = probabilities.copy()
+        if self.context_lambda:  # numpy's mean sums in its own order: taken per article, as there
+            means = [
+                probabilities[start : end + 1].mean(axis=0, keepdims=True)
+                for start, end in zip(starts, ends, strict=True)
+            ]
+            mixed = probabilities + self.context_lambda * np.repeat(
+                np.vstack(means), lengths[lengths > 0], axis=0
+            )
+        if self.context_window:
+            before, after = np.zeros_like(probabilities), np.zeros_like(probabilities)
+            before[1:], after[:-1] = probabilities[:-1], probabilities[1:]
+            before[starts], after[ends] = 0.0, 0.0  # an article's first and last rows have one neighbour
+            counts = np.full(len(probabilities), 2)
+            counts[starts] -= 1
+            counts[ends] -= 1
+            neighbours = (before + after) / np.maximum(counts, 1)[:, None]
+            mixed = mixed + self.context_window * neighbours
+        if self.context_title_weight and title_probabilities is not None:
+            titled = np.array([title is not None for title in title_probabilities], dtype=bool)
+            if titled.any():
+                rows = titled[article_of_row]
+                titles = np.zeros((len(lengths), probabilities.shape[1]))
+                titles[titled] = [
+                    np.asarray(title, dtype=float).reshape(-1)
+                    for title in title_probabilities
+                    if title is not None
+                ]
+                mixed[rows] = mixed[rows] + self.context_title_weight * titles[article_of_row[rows]]
+        if self.other_weight != 1.0:
+            mixed[:, list(self.labels).index("other")] *= self.other_weight
+        mixed = mixed / mixed.sum(axis=1, keepdims=True)
+        return temper(mixed, getattr(self, "temperature_", 1.0))
+
 
 # --- the allowlist ----------------------------------------------------------------------
 # Every type a triage model file may contain. skops refuses to build anything else; we

@@ -17,7 +17,7 @@ from triage.paths import default_model_path
 from triage.tags import (
     DEFAULT_REVIEW_THRESHOLD,
     DEFAULT_TAG_THRESHOLD,
-    article_tags,
+    articles_tags,
     needs_review,
     paragraph_labels,
 )
@@ -112,25 +112,72 @@ class TriageModel:
     def predict_ingested(
         self, article: Article, *, context: bool = True, threshold: float | None = None, explain: bool = False
     ) -> ArticlePrediction:
+        """One ingested article: its paragraphs labelled in context, the article tagged."""
+        return self.predict_articles([article], context=context, threshold=threshold, explain=explain)[0]
+
+    def predict_articles(
+        self,
+        articles: Sequence[Article],
+        *,
+        context: bool = True,
+        threshold: float | None = None,
+        explain: bool = False,
+    ) -> list[ArticlePrediction]:
+        """`predict_ingested` for many articles at once, with the same output: one pipeline
+        call for all their paragraphs (and one for their titles), the article context for
+        all rows together (`ArticleContextModel.contextualise_stacked`), one explanation
+        pass for the whole chunk."""
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise UsageError(f"threshold {threshold} is outside 0..1")
-        texts = article.texts
+        lengths = [len(article.paragraphs) for article in articles]
+        texts = [text for article in articles for text in article.texts]
         own = self.paragraph_probabilities(texts)
-        title_probabilities = None
-        if context and article.title and self.context_model.context_title_weight and len(texts):
-            title_probabilities = self.paragraph_probabilities([article.title])[0]
-        final = self.context_model.contextualise(own, title_probabilities) if context and len(texts) else own
+        final = own
+        if context and len(texts):
+            final = self.context_model.contextualise_stacked(
+                own, lengths, self._title_probabilities(articles)
+            )
         tag_thresholds, review_threshold = self.thresholds(context)
         paragraphs = self._paragraphs(
-            texts, final, review_threshold, explain=explain, own=own if context else None, article=article
+            texts,
+            final,
+            review_threshold,
+            explain=explain,
+            own=own if context else None,
+            spans=[span for article in articles for span in article.paragraphs],
         )
-        tags = article_tags(final, self.labels, threshold if threshold is not None else tag_thresholds)
-        if article.mostly_foreign:
-            tags = []  # the paragraphs that remain are a fragment of an article the model cannot read
-        dropped = [{"line": line.line, "rule": line.rule, "text": line.text} for line in article.dropped]
-        return ArticlePrediction(article.title, tags, paragraphs, context, dropped, article.mostly_foreign)
+        tags_of = articles_tags(
+            final, lengths, self.labels, threshold if threshold is not None else tag_thresholds
+        )
+        predictions, start = [], 0
+        for article, length, tags in zip(articles, lengths, tags_of, strict=True):
+            rows = slice(start, start + length)
+            start += length
+            if article.mostly_foreign:
+                tags = []  # the paragraphs that remain are a fragment of an article the model cannot read
+            dropped = [{"line": line.line, "rule": line.rule, "text": line.text} for line in article.dropped]
+            predictions.append(
+                ArticlePrediction(
+                    article.title, tags, paragraphs[rows], context, dropped, article.mostly_foreign
+                )
+            )
+        return predictions
 
-    def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, article=None):
+    def _title_probabilities(self, articles: Sequence[Article]) -> list[np.ndarray | None] | None:
+        """Each article's title row (None without a title or paragraphs), in one pipeline
+        call; None when the model gives titles no weight."""
+        if not self.context_model.context_title_weight:
+            return None
+        titled = [i for i, article in enumerate(articles) if article.title and article.paragraphs]
+        rows = self.paragraph_probabilities([articles[i].title for i in titled])
+        titles: list[np.ndarray | None] = [None] * len(articles)
+        for i, row in zip(titled, rows, strict=True):
+            titles[i] = row
+        return titles
+
+    def _paragraphs(self, texts, probabilities, review_threshold, *, explain, own=None, spans=None):
+        """ParagraphPrediction of each row; with `spans` (the ingested paragraphs), each
+        numbered within its article and given its lines."""
         flags = needs_review(probabilities, review_threshold) if len(texts) else []
         # The floor was chosen for the in-context output (`own` is given exactly then).
         floor = self.topic_floor if own is not None else 0.0
@@ -144,19 +191,21 @@ class TriageModel:
                 for row, column in zip(ranked, chosen, strict=True)
             ]
             explanations = self.explain_against_runner_up(texts, chosen, runner_up)
+        rounded = _rounded_rows(self.labels, probabilities)
+        rounded_own = _rounded_rows(self.labels, own) if own is not None else None
         predictions = []
         for i, text in enumerate(texts):
-            span = article.paragraphs[i] if article is not None else None
+            span = spans[i] if spans is not None else None
             predictions.append(
                 ParagraphPrediction(
-                    index=i,
+                    index=span.index if span else i,
                     text=text,
                     label=labels[i],
-                    probabilities=_rounded(self.labels, probabilities[i]),
+                    probabilities=rounded[i],
                     needs_review=bool(flags[i]),
                     first_line=span.first_line if span else None,
                     last_line=span.last_line if span else None,
-                    own_probabilities=_rounded(self.labels, own[i]) if own is not None else None,
+                    own_probabilities=rounded_own[i] if rounded_own is not None else None,
                     explanation=explanations[i]["terms"] if explanations is not None else None,
                     runner_up=explanations[i].get("runner_up") if explanations is not None else None,
                 )
@@ -246,10 +295,13 @@ def _word(token: str) -> str:
     return word or token.lower()
 
 
-def _rounded(labels, row) -> dict[str, float]:
-    return dict(
-        zip(labels, [round(value, 4) for value in np.asarray(row, dtype=float).tolist()], strict=True)
-    )
+def _rounded_rows(labels, rows) -> list[dict[str, float]]:
+    """Each row as {label: probability rounded to 4 places} (Python's round, as the records
+    have always been written)."""
+    return [
+        dict(zip(labels, [round(value, 4) for value in row], strict=True))
+        for row in np.asarray(rows, dtype=float).tolist()
+    ]
 
 
 def load_model(path: Path | str | None = None) -> TriageModel:

@@ -25,27 +25,47 @@ def article_tags(
     `other` is never a tag. A float threshold applies to every label.
     """
     probabilities = np.asarray(probabilities, dtype=float)
-    tags = []
-    if probabilities.size == 0:
+    return articles_tags(probabilities, [len(probabilities)], labels, thresholds)[0]
+
+
+def articles_tags(
+    probabilities: np.ndarray,
+    lengths: Sequence[int],
+    labels: Sequence[str],
+    thresholds: Mapping[str, float] | float = DEFAULT_TAG_THRESHOLD,
+) -> list[list[dict]]:
+    """`article_tags` of consecutive articles whose paragraphs' rows are stacked in
+    `probabilities` (`lengths` rows each): each label's maximum per article in one array
+    step, a Python step only for the tags that are given."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    tags: list[list[dict]] = [[] for _ in lengths]
+    columns = [column for column, label in enumerate(labels) if label != NOT_A_TAG]
+    if probabilities.size == 0 or not columns:
         return tags
-    for column, label in enumerate(labels):
-        if label == NOT_A_TAG:
-            continue
-        threshold = (
+    limits = np.array(
+        [
             thresholds
             if isinstance(thresholds, float | int)
-            else thresholds.get(label, DEFAULT_TAG_THRESHOLD)
+            else thresholds.get(labels[column], DEFAULT_TAG_THRESHOLD)
+            for column in columns
+        ],
+        dtype=float,
+    )
+    articles = np.flatnonzero(lengths > 0)
+    starts = (np.cumsum(lengths) - lengths)[articles]
+    maxima = np.maximum.reduceat(probabilities[:, columns], starts, axis=0)
+    for position, which in zip(*np.nonzero(maxima >= limits), strict=True):
+        start, column = starts[position], columns[which]
+        scores = probabilities[start : start + lengths[articles[position]], column]
+        tags[articles[position]].append(
+            {
+                "label": labels[column],
+                "score": round(float(maxima[position, which]), 4),
+                "paragraphs": [int(i) for i in np.flatnonzero(scores >= limits[which])],
+            }
         )
-        scores = probabilities[:, column]
-        if scores.max() >= threshold:
-            tags.append(
-                {
-                    "label": label,
-                    "score": round(float(scores.max()), 4),
-                    "paragraphs": [int(i) for i in np.flatnonzero(scores >= threshold)],
-                }
-            )
-    return sorted(tags, key=lambda tag: -tag["score"])
+    return [sorted(article, key=lambda tag: -tag["score"]) for article in tags]
 
 
 def paragraph_labels(probabilities: np.ndarray, labels: Sequence[str], topic_floor: float = 0.0) -> list[str]:
