@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from triage.cli import main
 from triage.model import ArticleContextModel, Settings, build_pipeline
 from triage.predict import TriageModel
 
+ROOT = Path(__file__).resolve().parents[1]
 LABELS = ["platform_metrics", "legal_action", "market_expansion"]
 # Written for the project: a tiny training set, four paragraphs per label.
 TRAINING = [
@@ -113,3 +115,86 @@ def test_explain_keeps_its_json_shape_and_adds_the_runner_up(capsys, trained, tm
     assert (
         record["runner_up"]["label"] == sorted(record["probabilities"], key=record["probabilities"].get)[-2]
     )
+
+
+# --- the same explanations, from arrays --------------------------------------------------------
+def _explained_term_by_term(model: TriageModel, text: str, column: int, runner_up_column: int) -> dict:
+    """The definition, as first written: each feature of the paragraph is attributed to its
+    term one by one (a word n-gram to itself; a character n-gram to the whitespace tokens
+    that hold it, by how often each holds it), the shares times TF-IDF value x weight summed
+    per term, the positive totals ranked (ties by name), 6 kept, rounded to 4 places."""
+    from collections import Counter, defaultdict
+
+    import numpy as np
+
+    from triage.explanations import _word
+
+    features, classifier = model.pipeline.named_steps["features"], model.pipeline.named_steps["classify"]
+    row = features.transform([text]).tocsr()
+    names = features.get_feature_names_out()
+    weights_of = dict(zip(classifier.classes_, classifier.coef_, strict=True))
+    unseen = np.zeros(classifier.coef_.shape[1])
+    shares, chars = defaultdict(list), {}
+    for position, feature in enumerate(row.indices):
+        kind, _, term = names[feature].partition("__")
+        if kind == "chars":
+            chars[term] = position
+        else:
+            shares[term].append((position, 1.0))
+    if chars:
+        analyzer = dict(features.transformer_list)["chars"].build_analyzer()
+        per_word = [
+            (_word(token), Counter(g for g in analyzer(token) if g in chars)) for token in text.split()
+        ]
+        totals = Counter()
+        for _, grams in per_word:
+            totals.update(grams)
+        for word, grams in per_word:
+            for gram, count in grams.items():
+                shares[word].append((chars[gram], count / totals[gram]))
+
+    def ranked(contributions):
+        summed = {
+            term: sum(share * float(contributions[i]) for i, share in parts) for term, parts in shares.items()
+        }
+        best = sorted((item for item in summed.items() if item[1] > 0), key=lambda item: (-item[1], item[0]))
+        return [{"term": term, "weight": round(total, 4)} for term, total in best[:6]]
+
+    label, runner_up = model.labels[column], model.labels[runner_up_column]
+    weights = weights_of.get(label, unseen)[row.indices]
+    explanation = {"terms": ranked(row.data * weights)}
+    if runner_up != label:
+        against = row.data * (weights - weights_of.get(runner_up, unseen)[row.indices])
+        explanation["runner_up"] = {"label": runner_up, "terms": ranked(against)}
+    return explanation
+
+
+def test_a_chunks_explanations_equal_the_term_by_term_definition(tiny_model, trained):
+    from triage.corpus import load_labeled
+    from triage.predict import load_model
+
+    paragraphs = [*list(load_labeled(ROOT / "data/labeled")["text"])[:400:4], PARAGRAPH, "", "12 34"]
+    for model in (tiny_model, load_model(trained.model_path)):  # with character n-grams, without
+        columns = [i % len(model.labels) for i in range(len(paragraphs))]
+        runner_up = [(i * 7 + 1) % len(model.labels) for i in range(len(paragraphs))]
+        chunk = model.explain_against_runner_up(paragraphs, columns, runner_up)
+        assert chunk == [
+            _explained_term_by_term(model, text, column, other)
+            for text, column, other in zip(paragraphs, columns, runner_up, strict=True)
+        ]
+
+
+def test_the_vocabulary_is_read_once_per_model_not_once_per_article(trained, monkeypatch):
+    from sklearn.pipeline import FeatureUnion
+
+    from triage.predict import load_model
+
+    calls = []
+    original = FeatureUnion.get_feature_names_out
+    monkeypatch.setattr(
+        FeatureUnion, "get_feature_names_out", lambda self, *a: calls.append(1) or original(self, *a)
+    )
+    model = load_model(trained.model_path)
+    for _ in range(3):
+        model.predict_article(f"{PARAGRAPH}\n\nThe seller said it would appeal the ruling.", explain=True)
+    assert len(calls) == 1
