@@ -60,6 +60,25 @@ def test_a_pasted_article_is_ingested_labelled_and_tagged(client):
     assert len(record["paragraphs"]) == 2 and all("explanation" in p for p in record["paragraphs"])
 
 
+def test_a_pasted_article_is_read_as_a_text_file_is_without_touching_the_disk(
+    client, trained, tmp_path, monkeypatch, capsys
+):
+    import tempfile
+
+    as_file = tmp_path / "pasted"
+    as_file.write_text(PASTED_ARTICLE, encoding="utf-8")
+    main(["predict", str(as_file), "--model", str(trained.model_path), "--format", "jsonl"])
+    expected = {**json.loads(capsys.readouterr().out), "id": "pasted"}
+
+    def no_folders(*args, **kwargs):
+        raise AssertionError("a pasted article went through a temporary folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_folders)
+    response = client.post("/api/predict", data={"text": PASTED_ARTICLE})
+    assert response.status_code == 200
+    assert response.json()["records"] == [expected]
+
+
 @pytest.mark.parametrize(
     "name, content, message",
     [

@@ -21,7 +21,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
@@ -237,12 +237,19 @@ def _file_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Inpu
     elif kind == "html":
         yield from _html_records(path, warn, options)
     else:
-        text = read_text(path, options.encoding, options.max_bytes)
-        if not text.strip():
-            raise BadInput(f"{path}: empty or whitespace only")
-        yield InputRecord(
-            str(path), text, columns=_no_columns(options), source=str(path), offset=path.stat().st_size
-        )
+        record = text_record(str(path), read_bytes(path, options.max_bytes), options)
+        yield replace(record, source=str(path), offset=path.stat().st_size)
+
+
+def text_record(name: str, data: bytes, options: ReadOptions) -> InputRecord:
+    """One article from the bytes of a text file named `name` (read, uploaded or pasted):
+    decoded by the file rules, refused when over --max-bytes, empty or whitespace only."""
+    if len(data) > options.max_bytes:
+        raise BadInput(f"{name}: {len(data):,} bytes is over --max-bytes {options.max_bytes:,}")
+    text = decode_bytes(data, name, options.encoding)
+    if not text.strip():
+        raise BadInput(f"{name}: empty or whitespace only")
+    return InputRecord(name, text, columns=_no_columns(options))
 
 
 def _directory_records(

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from triage.batch import ScoreOptions, score_records
 from triage.errors import BadInput, TriageError, UsageError
 from triage.html import report_page, template_environment
-from triage.io import iter_inputs
+from triage.io import ReadOptions, iter_inputs, text_record
 from triage.predict import TriageModel, load_model
 
 DEFAULT_HOST = "127.0.0.1"
@@ -143,16 +143,24 @@ def create_app(
 
 
 def _triage(model, form: TriageForm, max_bytes: int) -> tuple[list[dict], list[str]]:
-    """Predict for the pasted text and the uploads, read by the CLI's own readers from a
-    private folder; ids and messages name the uploaded files, not that folder."""
+    """Predict for the pasted text (read as a .txt file is, without touching the disk) and
+    the uploads, read by the CLI's own readers from a private folder; ids and messages name
+    the uploaded files, not that folder."""
     if not form.text.strip() and not form.uploads:
         raise BadInput("nothing to triage: paste an article or choose a .txt, .csv, .jsonl or .html file")
-    warnings: list[str] = []
+    records, warnings = [], []
+    if form.text.strip():
+        records.append(text_record(PASTED_ID, form.text.encode("utf-8"), ReadOptions(max_bytes=max_bytes)))
+    if form.uploads:
+        records += _read_uploads(form.uploads, max_bytes, warnings)
+    objects, scoring_warnings = score_records(model, records, ScoreOptions(form.unit, explain=form.explain))
+    return objects, warnings + scoring_warnings
+
+
+def _read_uploads(uploads: list[UploadFile], max_bytes: int, warnings: list[str]) -> list:
     with tempfile.TemporaryDirectory(prefix="triage-serve-") as folder:
         paths = []
-        if form.text.strip():
-            paths.append(_save(Path(folder) / "0" / PASTED_ID, form.text.encode("utf-8")))
-        for number, upload in enumerate(form.uploads, start=1):
+        for number, upload in enumerate(uploads, start=1):
             name = _safe_name(upload.filename)
             if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
                 raise BadInput(f"{name}: not a .txt, .csv, .jsonl or .html file")
@@ -163,7 +171,7 @@ def _triage(model, form: TriageForm, max_bytes: int) -> tuple[list[dict], list[s
             return inside.sub("", message)
 
         try:
-            records = [
+            return [
                 replace(record, id=local(record.id))
                 for record in iter_inputs(
                     paths, warn=lambda m: warnings.append(local(m)), max_bytes=max_bytes
@@ -171,8 +179,6 @@ def _triage(model, form: TriageForm, max_bytes: int) -> tuple[list[dict], list[s
             ]
         except BadInput as exc:
             raise BadInput(local(str(exc))) from None
-    objects, scoring_warnings = score_records(model, records, ScoreOptions(form.unit, explain=form.explain))
-    return objects, warnings + scoring_warnings
 
 
 def _save(path: Path, data: bytes) -> str:
