@@ -229,7 +229,8 @@ class NearDuplicates:
         """The id of an earlier article this one nearly duplicates, or None; remembers it.
         `sampled_grams`: the article's `sampled_grams` (worked out where it was scored)."""
         signature = set(sampled_grams)
-        shared = Counter(self.index[h] for h in signature if h in self.index)
+        shared = Counter(map(self.index.get, signature))  # counted in C, in the set's order
+        shared.pop(None, None)  # 3-grams no earlier article has
         original = None
         for article, count in shared.most_common():
             if (
@@ -242,8 +243,7 @@ class NearDuplicates:
             number = len(self.ids)
             self.ids.append(record_id)
             self.sizes.append(len(signature))
-            for h in signature:
-                self.index.setdefault(h, number)
+            self.index.update(dict.fromkeys(signature.difference(self.index), number))  # first holder kept
         return original
 
 
