@@ -256,6 +256,45 @@ def test_the_sampled_three_grams_are_those_of_the_regular_expression_definition(
         assert list(set(sampled)) == list(expected)  # the same set order: it breaks ties between originals
 
 
+def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_merges(monkeypatch):
+    """The definition: each sampled 3-gram maps to the first article that held it; an article
+    is a copy of the earlier one it shares most with (ties: the set's order), when they share
+    enough; only originals are held. The index keeps most of it in sorted arrays, merged in."""
+    import random
+    from collections import Counter
+
+    from triage.batch import NearDuplicates
+
+    monkeypatch.setattr(NearDuplicates, "MERGE_EVERY", 7)
+    rng = random.Random(0)
+    pool = [rng.randrange(0, 2**32, 4) for _ in range(400)]
+    articles = []
+    for _ in range(300):
+        copied = rng.choice(articles)[: rng.randint(0, 40)] if articles and rng.random() < 0.4 else []
+        articles.append(list(dict.fromkeys(copied + [rng.choice(pool) for _ in range(rng.randint(0, 30))])))
+    index, first_holder, held_ids, held_sizes, copies = NearDuplicates(), {}, [], [], 0
+    for number, grams in enumerate(articles):
+        record_id, signature = f"r{number}", set(grams)
+        shared = Counter(first_holder[h] for h in signature if h in first_holder)
+        expected = next(
+            (
+                held_ids[article]
+                for article, count in shared.most_common()
+                if count >= index.min_shared
+                and count / max(min(len(signature), held_sizes[article]), 1) >= index.threshold
+            ),
+            None,
+        )
+        if expected is None:
+            for h in signature:
+                first_holder.setdefault(h, len(held_ids))
+            held_ids.append(record_id)
+            held_sizes.append(len(signature))
+        copies += expected is not None
+        assert index.original_of(record_id, grams) == expected
+    assert copies > 20 and len(index) == len(first_holder)
+
+
 def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, tmp_path):
     from triage.batch import Progress
     from triage.io import InputRecord

@@ -205,16 +205,30 @@ INDEX_LIMIT = 1_000_000  # sampled 3-grams remembered; past it new articles are 
 class NearDuplicates:
     """The split's near-duplicate measure (corpus.py: word 3-gram containment >= 0.3) between
     each article and those before it in the run, on a stable 1-in-4 sample of 3-grams so the
-    index stays small. Order decides: the first copy is the original."""
+    index stays small. Order decides: the first copy is the original.
+
+    The index maps each sampled 3-gram to the first article that held it. Most of it is two
+    sorted NumPy arrays (4 bytes a 3-gram, 4 for its article: 8 MB at INDEX_LIMIT, where a
+    dict of Python ints took over 100 MB); what came since the last merge is a small dict."""
+
+    MERGE_EVERY = 50_000  # 3-grams held in the dict before they join the arrays
 
     def __init__(self):
+        import numpy as np
+
         from triage.corpus import NEAR_DUPLICATE_MIN_SHARED, NEAR_DUPLICATE_THRESHOLD
 
         self.threshold = NEAR_DUPLICATE_THRESHOLD
         self.min_shared = max(2, NEAR_DUPLICATE_MIN_SHARED // SAMPLE_EVERY)
-        self.index: dict[int, int] = {}
+        self.grams = np.zeros(0, dtype=np.uint32)  # sorted
+        self.holders = np.zeros(0, dtype=np.int32)  # the article that first held each
+        self.recent: dict[int, int] = {}
         self.sizes: list[int] = []
         self.ids: list[str] = []
+
+    def __len__(self) -> int:
+        """How many sampled 3-grams the index holds."""
+        return len(self.grams) + len(self.recent)
 
     @staticmethod
     def sampled_grams(text: str) -> list[int]:
@@ -229,7 +243,9 @@ class NearDuplicates:
         """The id of an earlier article this one nearly duplicates, or None; remembers it.
         `sampled_grams`: the article's `sampled_grams` (worked out where it was scored)."""
         signature = set(sampled_grams)
-        shared = Counter(map(self.index.get, signature))  # counted in C, in the set's order
+        ordered = list(signature)  # the set's own order: it decides ties between originals
+        holders = self._holders(ordered)
+        shared = Counter(holders)
         shared.pop(None, None)  # 3-grams no earlier article has
         original = None
         for article, count in shared.most_common():
@@ -239,12 +255,39 @@ class NearDuplicates:
             ):
                 original = self.ids[article]
                 break
-        if original is None and len(self.index) < INDEX_LIMIT:
+        if original is None and len(self) < INDEX_LIMIT:
             number = len(self.ids)
             self.ids.append(record_id)
             self.sizes.append(len(signature))
-            self.index.update(dict.fromkeys(signature.difference(self.index), number))  # first holder kept
+            # a 3-gram keeps its first holder
+            self.recent.update(
+                dict.fromkeys((h for h, held in zip(ordered, holders, strict=True) if held is None), number)
+            )
+            if len(self.recent) >= self.MERGE_EVERY:
+                self._merge()
         return original
+
+    def _holders(self, grams: list[int]) -> list[int | None]:
+        """The article holding each 3-gram, or None."""
+        import numpy as np
+
+        holders = list(map(self.recent.get, grams))
+        if len(self.grams) and grams:
+            wanted = np.fromiter(grams, dtype=np.uint32, count=len(grams))
+            slots = np.minimum(np.searchsorted(self.grams, wanted), len(self.grams) - 1)
+            found = np.flatnonzero(self.grams[slots] == wanted)
+            for position, holder in zip(found.tolist(), self.holders[slots[found]].tolist(), strict=True):
+                holders[position] = holder
+        return holders
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        grams = np.fromiter(self.recent, dtype=np.uint32, count=len(self.recent))
+        holders = np.fromiter(self.recent.values(), dtype=np.int32, count=len(self.recent))
+        grams, holders = np.concatenate([self.grams, grams]), np.concatenate([self.holders, holders])
+        order = np.argsort(grams, kind="stable")
+        self.grams, self.holders, self.recent = grams[order], holders[order], {}
 
 
 def article_text(record: dict) -> str:
