@@ -137,14 +137,40 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
 _WORKER_MODELS: dict[str, object] = {}
 
 
-def score_chunk(model, records: list[InputRecord], options: ScoreOptions):
-    """`score_records`, and for articles each one's `NearDuplicates.sampled_grams` (work
-    that runs where the chunk is scored, so `--jobs` shares it; the index stays in order)."""
+@dataclass
+class ScoredChunk:
+    """One chunk scored, as the run needs it: the output records, or, for a run with a
+    journal, their JSON lines (`near_duplicate_of` still null; far cheaper than the records
+    to send from a worker, and the encoding is done there), with each record's id and the
+    labels the summary counts (its tags, or the paragraph's label); the warnings; and for
+    articles each one's `NearDuplicates.sampled_grams`. All but the near-duplicate index
+    (which needs input order) is worked out where the chunk is scored, so --jobs shares it."""
+
+    outputs: list[dict] | None
+    lines: list[bytes] | None
+    ids: list[str]
+    labels: list[list[str]]
+    warnings: list[str]
+    sampled: list[list[int]] | None
+
+
+def score_chunk(
+    model, records: list[InputRecord], options: ScoreOptions, as_lines: bool = False
+) -> ScoredChunk:
+    """`score_records` and what the run needs of its records (`ScoredChunk`)."""
     outputs, warnings = score_records(model, records, options)
     sampled = None
     if options.unit == "article":
         sampled = [NearDuplicates.sampled_grams(article_text(output)) for output in outputs]
-    return outputs, warnings, sampled
+    labels = [
+        [tag["label"] for tag in output["tags"]] if "tags" in output else [output["label"]]
+        for output in outputs
+    ]
+    ids = [output["id"] for output in outputs]
+    if as_lines:
+        lines = [to_jsonl([output]).encode() for output in outputs]
+        return ScoredChunk(None, lines, ids, labels, warnings, sampled)
+    return ScoredChunk(outputs, None, ids, labels, warnings, sampled)
 
 
 def worker_model(model_path: str):
@@ -156,8 +182,31 @@ def worker_model(model_path: str):
     return _WORKER_MODELS[model_path]
 
 
-def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions):
-    return score_chunk(worker_model(model_path), records, options)
+def _load_in_worker(model_path: str) -> None:
+    worker_model(model_path)
+
+
+def start_workers(model_path: Path, jobs: int) -> None:
+    """Start the `jobs` worker processes loading the model while this process loads it too
+    (in a thread: otherwise their start-up would only begin after this process's). The
+    scoring later reuses the same workers (joblib keeps them)."""
+    import threading
+
+    from joblib import Parallel, delayed
+
+    def load() -> None:
+        try:
+            Parallel(n_jobs=jobs, backend="loky")(
+                delayed(_load_in_worker)(str(model_path)) for _ in range(jobs)
+            )
+        except Exception:  # noqa: BLE001 (this process loads the model next and says what is wrong)
+            pass
+
+    threading.Thread(target=load, daemon=True).start()
+
+
+def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions, as_lines: bool):
+    return score_chunk(worker_model(model_path), records, options, as_lines)
 
 
 def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
@@ -175,13 +224,17 @@ def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
 
 
 def scored_chunks(
-    model, model_path: Path, chunks: Iterable[list[InputRecord]], options: ScoreOptions, jobs: int
-):
-    """(input chunk, outputs, warnings, sampled 3-grams) per chunk (`score_chunk`), in
-    input order, over `jobs` processes."""
+    model,
+    model_path: Path,
+    chunks: Iterable[list[InputRecord]],
+    options: ScoreOptions,
+    jobs: int,
+    as_lines: bool = False,
+) -> Iterator[tuple[list[InputRecord], ScoredChunk]]:
+    """(input chunk, `ScoredChunk`) per chunk, in input order, over `jobs` processes."""
     if jobs <= 1:
         for chunk in chunks:
-            yield (chunk, *score_chunk(model, chunk, options))
+            yield chunk, score_chunk(model, chunk, options, as_lines)
         return
     from joblib import Parallel, delayed
 
@@ -190,11 +243,11 @@ def scored_chunks(
     def remembered(source):
         for chunk in source:
             pending.append(chunk)
-            yield delayed(_score_in_worker)(str(model_path), chunk, options)
+            yield delayed(_score_in_worker)(str(model_path), chunk, options, as_lines)
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
-    for outputs, warnings, sampled in parallel(remembered(chunks)):
-        yield (pending.pop(0), outputs, warnings, sampled)
+    for scored in parallel(remembered(chunks)):
+        yield pending.pop(0), scored
 
 
 # --- near-duplicate articles within a run ------------------------------------------------------
@@ -378,14 +431,15 @@ class Journal:
     def inputs_done(self) -> int:
         return int(self.manifest["inputs_done"])
 
-    def add(self, outputs: list[dict], inputs_done: int, summary: BatchSummary) -> None:
+    def add(self, lines: list[bytes], inputs_done: int, summary: BatchSummary) -> None:
+        """A finished chunk's records, as JSON lines, then the manifest that counts them."""
         name = f"part-{len(self.manifest['parts']) + 1:06d}.jsonl"
-        data = to_jsonl(outputs).encode()
+        data = b"".join(lines)
         try:
             atomic_write_bytes(self.directory / name, data)
             manifest = {
                 **self.manifest,
-                "parts": [*self.manifest["parts"], {"name": name, "records": len(outputs)}],
+                "parts": [*self.manifest["parts"], {"name": name, "records": len(lines)}],
                 "inputs_done": inputs_done,
                 "summary": summary.to_dict(),
             }
@@ -558,6 +612,8 @@ def run_batch(
     check_input_paths(request.paths)
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
+    if request.jobs > 1:
+        start_workers(model_path, request.jobs)
     model = load_model(model_path)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
@@ -597,17 +653,17 @@ def run_batch(
     inputs_done = skip
     started = time.monotonic()
     try:
-        for chunk, outputs, warnings, sampled in scored_chunks(
-            model, model_path, chunked(records), options, request.jobs
+        for chunk, scored in scored_chunks(
+            model, model_path, chunked(records), options, request.jobs, as_lines=journal is not None
         ):
-            for message in warnings:
+            for message in scored.warnings:
                 counted_warn(message)
-            _account(outputs, sampled, duplicates, summary)
+            _account(scored, duplicates, summary)
             inputs_done += len(chunk)
             if journal is not None:
-                journal.add(outputs, inputs_done, summary)
+                journal.add(scored.lines, inputs_done, summary)
             else:
-                writer.write(outputs)
+                writer.write(scored.outputs)
             progress.update(summary.records, chunk[-1])
         progress.close()
         if inputs_done == 0:
@@ -697,20 +753,27 @@ def _skipping(records: Iterator[InputRecord], count: int, muted: dict) -> Iterat
     muted["on"] = False
 
 
-def _account(
-    outputs: list[dict],
-    sampled: list[list[int]] | None,
-    duplicates: NearDuplicates | None,
-    summary: BatchSummary,
-) -> None:
-    for number, record in enumerate(outputs):
+def _account(scored: ScoredChunk, duplicates: NearDuplicates | None, summary: BatchSummary) -> None:
+    """Count a scored chunk in the summary, and mark each article that nearly duplicates an
+    earlier one (in its record, or in its JSON line: the one `null` that field holds)."""
+    for number, (record_id, labels) in enumerate(zip(scored.ids, scored.labels, strict=True)):
         summary.records += 1
         if duplicates is not None:
-            record["near_duplicate_of"] = duplicates.original_of(record["id"], sampled[number])
-            if record["near_duplicate_of"] is not None:
+            original = duplicates.original_of(record_id, scored.sampled[number])
+            if original is not None:
+                if scored.outputs is not None:
+                    scored.outputs[number]["near_duplicate_of"] = original
+                else:
+                    scored.lines[number] = scored.lines[number].replace(
+                        _NO_ORIGINAL,
+                        _NO_ORIGINAL[: -len(b"null")] + json.dumps(original, ensure_ascii=False).encode(),
+                        1,
+                    )
                 summary.near_duplicates += 1
                 continue
-        if "tags" in record:
-            summary.tags.update(tag["label"] for tag in record["tags"])
-        else:
-            summary.tags[record["label"]] += 1
+        summary.tags.update(labels)
+
+
+# How an article record's JSON line says it is nobody's copy: keys and strings never hold
+# this (a quote inside a string is escaped), so its first occurrence is the field itself.
+_NO_ORIGINAL = b'"near_duplicate_of": null'
