@@ -191,3 +191,41 @@ def test_serve_refuses_a_missing_model_and_a_port_in_use_in_one_line(capsys, tra
         assert main(["serve", "--model", str(trained.model_path), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot listen on 127.0.0.1:{port}") and err.count("\n") == 1
+
+
+def test_serve_with_two_workers_answers_as_one_process_does(client, trained):
+    """The installed `triage serve --workers 2`, on loopback, in a loop that stops by itself."""
+    import http.client
+    import socket
+    import time
+    import urllib.parse
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = str(Path(sys.executable).with_name("triage"))
+    server = subprocess.Popen(
+        [executable, "serve", "--workers", "2", "--port", str(port), "--model", str(trained.model_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    body = urllib.parse.urlencode({"text": PASTED_ARTICLE})
+    try:
+        deadline, answer = time.monotonic() + 120, None
+        while answer is None and time.monotonic() < deadline and server.poll() is None:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                connection.request(
+                    "POST", "/api/predict", body, {"Content-Type": "application/x-www-form-urlencoded"}
+                )
+                answer = json.loads(connection.getresponse().read())
+            except OSError:
+                time.sleep(0.5)
+            finally:
+                connection.close()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=60)
+    assert answer == client.post("/api/predict", data={"text": PASTED_ARTICLE}).json()
+    assert "in 2 processes" in err

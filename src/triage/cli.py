@@ -544,6 +544,14 @@ def serve_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
     ] = 5_000_000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes answering requests at once; each loads its own copy of the model.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
     the html report, and POST /api/predict, which answers with predict's jsonl records
@@ -557,7 +565,7 @@ def serve_command(
         from triage.serve import serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
-    serve(model, host=host, port=port, max_request_bytes=max_bytes, progress=say)
+    serve(model, host=host, port=port, max_request_bytes=max_bytes, workers=workers, progress=say)
 
 
 @app.command("ingest")

@@ -429,6 +429,18 @@ def read_card(card_path: Path | str) -> dict:
 
 def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     """The estimator a card names, after checking its name, hash, versions and types."""
+    path, card, trusted = check_model_file(card_path)
+    import skops.io as sio
+
+    try:
+        return sio.load(path, trusted=trusted), card
+    except Exception as exc:
+        raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
+
+
+def check_model_file(card_path: Path | str) -> tuple[Path, dict, list[str]]:
+    """(the model file, the card, the types it builds) once its name, hash, versions and
+    types are checked, without building anything (what `load_model_file` loads)."""
     card_path = Path(card_path)
     card = read_card(card_path)
     model_file = card.get("model_file") or {}
@@ -443,7 +455,7 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
             f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
         )
     _check_versions(card, card_path)
-    return _load_skops(path), card
+    return path, card, _allowed_types(path)
 
 
 def stale_reason(card_path: Path | str) -> str | None:
@@ -471,7 +483,8 @@ def _check_versions(card: dict, card_path: Path) -> None:
         )
 
 
-def _load_skops(path: Path):
+def _allowed_types(path: Path) -> list[str]:
+    """The types the skops file would build, all on the allowlist, or ModelRefused."""
     import skops.io as sio
 
     try:
@@ -483,7 +496,4 @@ def _load_skops(path: Path):
         raise ModelRefused(
             f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it"
         )
-    try:
-        return sio.load(path, trusted=sorted(untrusted))
-    except Exception as exc:
-        raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
+    return sorted(untrusted)

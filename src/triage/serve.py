@@ -11,6 +11,7 @@ the same messages. The model is loaded once, when the app is made. A request ove
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -227,20 +228,53 @@ def _check_can_listen(host: str, port: int) -> None:
         ) from None
 
 
+# With --workers N, uvicorn starts N processes that import the app by name and call
+# `worker_app`; the model and the size limit reach them through the environment.
+WORKER_MODEL_VARIABLE = "TRIAGE_SERVE_MODEL"
+WORKER_MAX_BYTES_VARIABLE = "TRIAGE_SERVE_MAX_BYTES"
+
+
+def worker_app() -> FastAPI:
+    """The app of one `--workers` process, around its own copy of the model."""
+    return create_app(
+        os.environ[WORKER_MODEL_VARIABLE], max_request_bytes=int(os.environ[WORKER_MAX_BYTES_VARIABLE])
+    )
+
+
 def serve(
     model_path: Path | None = None,
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    workers: int = 1,
     progress: Callable[[str], None] = lambda m: None,
 ) -> None:
-    """Load the model, then serve until interrupted."""
+    """Load the model, then serve until interrupted: in this process, or in `workers`
+    processes that each load their own (this one only checks the model file, so a bad one
+    is refused before anything listens, either way)."""
     import uvicorn
 
-    app = create_app(model_path, max_request_bytes=max_request_bytes)
+    from triage.model import check_model_file
+    from triage.paths import default_model_path
+
+    model_path = Path(model_path) if model_path is not None else default_model_path()
+    if workers == 1:
+        app = create_app(model_path, max_request_bytes=max_request_bytes)
+    else:
+        check_model_file(model_path)
     _check_can_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         progress(f"warning: serving on {host}: anyone who can reach this machine can use it")
-    progress(f"serving on http://{host}:{port}/ (API: POST /api/predict, spec: /openapi.json); Ctrl-C stops")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    processes = f" in {workers} processes" if workers > 1 else ""
+    progress(
+        f"serving on http://{host}:{port}/{processes} (API: POST /api/predict, spec: /openapi.json); Ctrl-C stops"
+    )
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+        return
+    os.environ[WORKER_MODEL_VARIABLE] = str(model_path.resolve())
+    os.environ[WORKER_MAX_BYTES_VARIABLE] = str(max_request_bytes)
+    uvicorn.run(
+        "triage.serve:worker_app", factory=True, workers=workers, host=host, port=port, log_level="warning"
+    )
