@@ -229,3 +229,14 @@ def test_serve_with_two_workers_answers_as_one_process_does(client, trained):
         _, err = server.communicate(timeout=60)
     assert answer == client.post("/api/predict", data={"text": PASTED_ARTICLE}).json()
     assert "in 2 processes" in err
+
+
+def test_the_workers_listen_on_a_tcp_socket_so_keep_alive_answers_are_not_held_back():
+    """uvicorn binds its own with protocol 0, and asyncio then leaves Nagle's algorithm on for
+    every connection: each keep-alive answer after the first waited ~40 ms for an ACK."""
+    import socket
+
+    from triage.serve import listening_socket
+
+    with listening_socket("127.0.0.1", 0) as listener:
+        assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()

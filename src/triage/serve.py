@@ -275,6 +275,27 @@ def serve(
         return
     os.environ[WORKER_MODEL_VARIABLE] = str(model_path.resolve())
     os.environ[WORKER_MAX_BYTES_VARIABLE] = str(max_request_bytes)
-    uvicorn.run(
+    config = uvicorn.Config(
         "triage.serve:worker_app", factory=True, workers=workers, host=host, port=port, log_level="warning"
     )
+    from uvicorn.supervisors import Multiprocess
+
+    try:  # what uvicorn.run does for workers, with our own listening socket
+        Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+    except KeyboardInterrupt:
+        pass
+
+
+def listening_socket(host: str, port: int):
+    """The socket the --workers processes accept on, made with protocol TCP: uvicorn binds
+    its own with protocol 0, on which asyncio never sets TCP_NODELAY for the connections,
+    so each keep-alive request after the first waits ~40 ms for a delayed ACK (uvicorn
+    issue #3149)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.set_inheritable(True)
+    return listener
