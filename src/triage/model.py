@@ -62,7 +62,7 @@ class Settings:
     # topic and the review threshold of the in-context output. None: fitted per label from
     # out-of-fold predictions of the training articles, as before real news was measured.
     tag_threshold: float | None = None
-    review_threshold: float | None = 0.8
+    review_threshold: float | None = 0.75
     # A paragraph none of whose topics reaches this probability is `other` (0: plain argmax).
     topic_floor: float = 0.4
     random_state: int = 0
