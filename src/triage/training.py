@@ -51,6 +51,7 @@ from triage.model import (
 )
 from triage.paths import default_model_path, resolve_data, resolve_manifest
 from triage.predict import TriageModel
+from triage.report import NOT_MEASURED, realnews_test_line
 from triage.tags import DEFAULT_REVIEW_THRESHOLD, REVIEW_MIN_ROWS, REVIEW_TARGET_ACCURACY
 
 # The settings chosen by leave-one-article-out (scripts/ablation.py, README table).
@@ -235,7 +236,7 @@ def realnews_test_figures(card: dict, data: Path) -> dict:
     root = data.parent.parent if data.is_dir() and data.name == "labeled" else Path.cwd()
     logged = logged_test_figures(root / "data/realnews/final_log.csv", card)
     if logged is None:
-        return {"note": "not measured for this model"}
+        return dict(NOT_MEASURED)
     keep = (
         "date",
         "commit",
@@ -463,16 +464,7 @@ def summary_lines(card: Mapping) -> list[str]:
             f"{name:<9}  macro-F1 {model_scores['macro_f1']:.3f}{shown}  accuracy {model_scores['accuracy']:.3f}"
             f"  article-tag micro-F1 {tags.get('micro_f1', float('nan')):.3f}  ({model_scores['n']} paragraphs)"
         )
-    realnews = card.get("realnews_test", {"note": "not measured for this model"})
-    if "note" in realnews:
-        lines.append(f"real news test: {realnews['note']}")
-    else:
-        lines.append(
-            f"real news test: in-article macro-F1 {float(realnews['in_article_macro_f1']):.3f} "
-            f"[{float(realnews['in_article_macro_f1_low']):.3f}, {float(realnews['in_article_macro_f1_high']):.3f}]  "
-            f"article-tag micro-F1 {float(realnews['article_tag_micro_f1']):.3f}  "
-            f"({realnews['articles']} articles; logged {realnews['date'][:10]})"
-        )
+    lines.append(realnews_test_line(card.get("realnews_test", NOT_MEASURED)))
     context = card["thresholds"]["context"]
     lines.append(
         f"review threshold {context['review']:.2f}; tag thresholds "
