@@ -380,3 +380,29 @@ def test_evaluate_says_whether_the_real_news_test_figures_describe_this_model(mo
     model_copy.write_text(json.dumps(card))
     code, out, _ = run(capsys, "evaluate", "--split", "ood", "--model", model_copy)
     assert code == 0 and "real news test: not measured for this model" in out
+
+
+# --- with the real cache (TRIAGE_REALNEWS=1 only, so every machine takes the same path) -------
+REAL_CACHE = pytest.mark.skipif(
+    os.environ.get("TRIAGE_REALNEWS") != "1", reason="needs the real-news cache: set TRIAGE_REALNEWS=1"
+)
+
+
+@REAL_CACHE
+def test_the_real_cache_matches_every_hash_of_the_manifest():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/realnews.py"), "verify"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@REAL_CACHE
+def test_no_written_text_nearly_duplicates_a_real_page():
+    written = [ROOT / "data/realistic/raw", ROOT / "data/authored/raw", ROOT / "tests", ROOT / "docs"]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/realnews.py"), "overlap", *map(str, written)],
+        capture_output=True,
+        text=True,
+    )
+    new = [line for line in result.stdout.splitlines() if "realistic-r10-" in line or "tests/" in line]
+    assert not new, new
