@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from triage.cli import main
 from triage.corpus import COLUMNS, LABELS, load_labeled
 from triage.io import InputRecord
 from triage.label import (
+    LABEL_KEYS,
     LabelFile,
     LabelSession,
     build_queue,
@@ -138,6 +141,61 @@ def test_back_returns_to_the_previous_paragraph_and_a_new_key_replaces_its_answe
     session(model, path, "1", "b", "4", "q")
     rows = load_labeled(path)
     assert list(rows["label"]) == ["regulatory_listing"]
+
+
+# Key sequences beyond the happy path: {queue position: label key} the file must hold after them.
+KEY_SEQUENCES = [
+    (("1", "b", "2", "u", "u", "q"), {}),  # a replaced answer is undone once, then nothing is left
+    (("1", "2", "b", "3", "u", "u", "q"), {}),
+    (("1", "2", "b", "b", "4", "u", "q"), {1: "2"}),  # the replaced answer was the newest: it goes first
+    (("u", "b", "1", "q"), {0: "1"}),  # undo and back with nothing before them
+    (("s", "u", "1", "q"), {1: "1"}),
+    (("1", "u", "u", "2", "q"), {0: "2"}),
+    (("1", "2", "3", "4", "b", "6", "5"), {0: "1", 1: "2", 2: "3", 3: "6", 4: "5"}),  # the queue ends
+    (("1", "2", "3", "4", "u", "u", "q"), {0: "1", 1: "2"}),
+    (("1", "b", "b", "b", "u", "u", "2", "q"), {0: "2"}),
+]
+
+
+@pytest.mark.parametrize("pressed, expected", KEY_SEQUENCES, ids=[" ".join(k) for k, _ in KEY_SEQUENCES])
+def test_key_sequences_leave_exactly_the_standing_answers_in_the_file(model, tmp_path, pressed, expected):
+    path = tmp_path / "mine.csv"
+    queue = queue_for(model)
+    summary, _, _ = session(model, path, *pressed)
+    rows = read_label_file(path)
+    held = dict(zip(rows["paragraph"].astype(int), rows["label"], strict=True))
+    assert held == {queue[position].paragraph: LABEL_KEYS[key] for position, key in expected.items()}
+    assert summary.labelled == len(expected)
+
+
+def test_answer_back_answer_undo_undo_says_there_is_nothing_left_to_undo(model, tmp_path):
+    _, out, _ = session(model, tmp_path / "mine.csv", "1", "b", "2", "u", "u", "q")
+    assert "undone: platform_metrics removed" in out and "nothing to undo" in out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pressed=st.lists(st.sampled_from(["1", "2", "6", "s", "u", "b", "?", "x"]), max_size=14))
+def test_any_key_sequence_keeps_the_file_equal_to_the_answers_on_screen(model, tmp_path_factory, pressed):
+    path = tmp_path_factory.mktemp("keys") / "mine.csv"
+    label_file = LabelFile(path, annotator="ana", model_sha=model.short_sha, strategy="margin")
+    queue = queue_for(model)
+    active = LabelSession(queue, label_file, keys(*pressed, "q"), io.StringIO())
+    active.run()
+    rows = read_label_file(path)  # what is on disk, not what the session holds
+    held = dict(zip(rows["paragraph"].astype(int), rows["label"], strict=True))
+    assert held == {queue[position].paragraph: label for position, label in active.answers.items()}
+
+
+def test_source_file_is_the_file_a_row_came_from_not_its_id(capsys, trained, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text('id,text\nstory-7,"' + ARTICLE.replace('"', "") + '"\n', encoding="utf-8")
+    queue = tmp_path / "queue.csv"
+    code, _, err = run(
+        capsys, "label", feed, "--data", tmp_path / "m.csv", "--model", trained.model_path, "--export", queue
+    )
+    assert code == 0, err
+    rows = pd.read_csv(queue, dtype=str, keep_default_na=False)
+    assert set(rows["article_id"]) == {"story-7"} and set(rows["source_file"]) == {str(feed)}
 
 
 def test_skip_leaves_a_paragraph_for_the_next_run_and_the_queue_can_finish(model, tmp_path):

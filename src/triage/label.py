@@ -128,7 +128,7 @@ def build_queue(
                     ),
                     probabilities=paragraph.probabilities,
                     terms=tuple(term["term"] for term in paragraph.explanation or ()),
-                    source_file=record.id,
+                    source_file=record.source or record.id,
                     first_line=paragraph.first_line,
                     last_line=paragraph.last_line,
                     uncertainty=0.0,
@@ -309,6 +309,10 @@ class LabelSession:
         if key in LABEL_KEYS:
             self.label_file.record(item, LABEL_KEYS[key], suggestion=item.suggestion)
             self.answers[position] = LABEL_KEYS[key]
+            # A replaced answer (after `b`) is the newest one now, and only once: `u` undoes it,
+            # then the answer before it.
+            if position in self.answered_order:
+                self.answered_order.remove(position)
             self.answered_order.append(position)
             self._say(f"saved {LABEL_KEYS[key]}")
             return position + 1
