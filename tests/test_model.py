@@ -207,13 +207,38 @@ def test_disk_full_while_writing_the_model_file_keeps_the_old_files_intact(tmp_p
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
 
-def test_replacing_a_model_removes_the_old_model_file(tmp_path):
-    first = save_model(_tiny_model(), _card(), tmp_path / "triage.json")
-    second = save_model(
-        _tiny_model("Another text about a customs seizure."), _card(), tmp_path / "triage.json"
-    )
-    assert first["model_file"]["name"] != second["model_file"]["name"]
-    assert sorted(p.name for p in tmp_path.glob("*.skops")) == [second["model_file"]["name"]]
+def test_a_predict_that_read_the_card_just_before_a_train_still_loads_its_model(tmp_path, monkeypatch):
+    card_path = tmp_path / "triage.json"
+    first = save_model(_tiny_model(), _card(), card_path)
+    read_card = model_module.read_card
+
+    def read_then_a_train_replaces_the_model(path):
+        card = read_card(path)
+        save_model(_tiny_model("Another text about a customs seizure."), _card(), card_path)
+        return card
+
+    monkeypatch.setattr(model_module, "read_card", read_then_a_train_replaces_the_model)
+    loaded = load_model(card_path)
+    assert loaded.card["model_file"] == first["model_file"]
+    assert loaded.predict_paragraphs(["The court granted an injunction."])[0].label in LABELS
+
+
+def test_a_train_keeps_the_previous_model_file_until_the_next_train(tmp_path, monkeypatch):
+    card_path = tmp_path / "triage.json"
+    names = [
+        save_model(_tiny_model(text), _card(), card_path)["model_file"]["name"]
+        for text in ("", "Another text about a customs seizure.")
+    ]
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names)
+    third = _tiny_model("A third text on a raid.")
+    names.append(save_model(third, _card(), card_path)["model_file"]["name"])
+    assert len(set(names)) == 3
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names[1:])
+    assert json.loads(card_path.read_text())["previous_model_file"] == names[1]
+    # saving the same bytes again keeps the file before them, not a second copy of themselves
+    monkeypatch.setattr(model_module, "dumps_model", lambda model: (tmp_path / names[2]).read_bytes())
+    assert save_model(third, _card(), card_path)["model_file"]["name"] == names[2]
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names[1:])
 
 
 def test_a_card_of_another_schema_is_refused_with_a_retrain_message(tmp_path):

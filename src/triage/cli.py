@@ -182,7 +182,7 @@ def train_command(
     added rows (5 groups), save it.
 
     Replaces the model at --model: the new model file is written first, then the card
-    (the commit point), then the old model file is removed.
+    (the commit point); the old model file stays until the next train.
 
     Example: triage train --add mine.csv
     """

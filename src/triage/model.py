@@ -317,35 +317,44 @@ def _commit_card(card_path: Path, card: dict) -> None:
     atomic_write_text(card_path, json.dumps(card, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def _remove_stale_model_file(directory: Path, previous_name: str | None, current_name: str) -> None:
-    if previous_name and previous_name != current_name and MODEL_FILE_PATTERN.match(previous_name):
-        (directory / previous_name).unlink(missing_ok=True)
+def _remove_stale_model_file(directory: Path, stale_name: str | None, kept_names: set[str]) -> None:
+    if stale_name and stale_name not in kept_names and MODEL_FILE_PATTERN.match(stale_name):
+        (directory / stale_name).unlink(missing_ok=True)
 
 
 def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) -> dict:
-    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable."""
+    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable.
+
+    The model file the card named until now stays until the next save (the card records it
+    as `previous_model_file`): a `predict` that read the old card a moment before this save
+    still finds the file it names. The one before it goes."""
     card_path = Path(card_path)
     directory = card_path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    previous_name = _previous_model_name(card_path)
+    current_name, previous_name = _model_file_names(card_path)
     data = dumps_model(model)
     model_path = _write_model_file(directory, data)
+    kept = current_name if current_name != model_path.name else previous_name
     card = {
         **card,
         "format": CARD_FORMAT,
         "schema": CARD_SCHEMA,
         "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()},
+        "previous_model_file": kept,
     }
     _commit_card(card_path, card)
-    _remove_stale_model_file(directory, previous_name, model_path.name)
+    for stale_name in (current_name, previous_name):
+        _remove_stale_model_file(directory, stale_name, {model_path.name, kept})
     return card
 
 
-def _previous_model_name(card_path: Path) -> str | None:
+def _model_file_names(card_path: Path) -> tuple[str | None, str | None]:
+    """(the model file the card at `card_path` names, the one it kept from the save before)."""
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))["model_file"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        return card["model_file"]["name"], card.get("previous_model_file")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 # --- loading ------------------------------------------------------------------------------
