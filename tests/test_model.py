@@ -125,6 +125,7 @@ def test_a_skops_file_carrying_os_system_is_refused_before_anything_is_built(tmp
     card = _forge_card(tmp_path, payload, "triage.000000000000.skops")
     built = []
     monkeypatch.setattr(sio, "load", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: built.append(1))
     with pytest.raises(ModelRefused, match="outside the allowlist: posix.system"):
         load_model(card)
     assert built == []
@@ -138,6 +139,55 @@ def test_a_skops_file_carrying_builtins_eval_is_refused(tmp_path):
     card = _forge_card(tmp_path, sio.dumps([builtins.eval]), "triage.000000000000.skops")
     with pytest.raises(ModelRefused, match="builtins.eval"):
         load_model(card)
+
+
+@pytest.mark.parametrize(
+    "extra, type_name",
+    [
+        (lambda: __import__("sklearn.preprocessing").preprocessing.StandardScaler(), "StandardScaler"),
+        (lambda: __import__("collections").OrderedDict(a=1), "collections.OrderedDict"),
+    ],
+    ids=["scikit-learn estimator", "OrderedDict"],
+)
+def test_a_file_with_a_valid_sha_and_one_type_skops_trusts_but_the_list_lacks_is_refused(
+    trained, tmp_path, monkeypatch, extra, type_name
+):
+    """skops trusts these by default; the allowlist is the whole rule, so they are refused."""
+    import copy
+
+    import skops.io as sio
+
+    estimator = copy.deepcopy(trained.model.context_model)
+    estimator.extra_ = extra()
+    payload = model_module.dumps_model(estimator)
+    assert not set(sio.get_untrusted_types(data=payload)) - ALLOWED_TYPES  # skops alone would load it
+    card = _forge_card(tmp_path, payload, "triage.000000000000.skops")
+    built = []
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: built.append(1))
+    with pytest.raises(ModelRefused, match=f"outside the allowlist: .*{type_name}"):
+        load_model(card)
+    assert built == []
+
+
+def test_loading_reads_the_model_file_once(model_copy, monkeypatch):
+    """Hashed, audited and loaded from the same bytes: a file swapped between the checks and
+    the load cannot be what is built."""
+    import builtins
+    import io
+
+    name = json.loads(model_copy.read_text())["model_file"]["name"]
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith(name):
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    assert load_model(model_copy).labels == list(LABELS)
+    assert len(opened) == 1
 
 
 class _Payload:

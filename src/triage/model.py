@@ -268,8 +268,9 @@ class ArticleContextModel(BaseEstimator):
 
 # --- the allowlist ----------------------------------------------------------------------
 # Every type a triage model file contains, no more (tests/test_model.py compares this list
-# with the schema of a trained file, both ways). skops refuses to build anything else; we
-# refuse the file before skops is asked if get_untrusted_types() names a type not here.
+# with the schema of a trained file, both ways). Loading refuses a file that would build
+# any other type, before skops builds anything: the types skops trusts by its own defaults
+# (every scikit-learn estimator, OrderedDict, ...) too, not only those it distrusts.
 ALLOWED_TYPES = frozenset(
     {
         "builtins.dict",
@@ -393,12 +394,16 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     path = card_path.parent / name
     if not path.is_file():
         raise ModelRefused(f"{card_path}: its model file {name} is missing; {RETRAIN}")
-    if sha256_file(path) != model_file.get("sha256"):
+    try:
+        data = path.read_bytes()  # read once: these bytes are hashed, audited and loaded
+    except OSError as exc:
+        raise ModelRefused(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != model_file.get("sha256"):
         raise ModelRefused(
             f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
         )
     _check_versions(card, card_path)
-    return _load_skops(path), card
+    return _load_skops(data, path), card
 
 
 def stale_reason(card_path: Path | str) -> str | None:
@@ -426,19 +431,43 @@ def _check_versions(card: dict, card_path: Path) -> None:
         )
 
 
-def _load_skops(path: Path):
+def skops_types(data: bytes) -> set[str]:
+    """Every type the skops file `data` would build ("module.Class"), read from its schema.
+
+    skops' own audit (get_untrusted_types) names only the types it does not trust by default;
+    this lists all of them, so the allowlist is the whole rule."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    nodes = [schema]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__', '?')}.{node['__class__']}")
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return found
+
+
+def _load_skops(data: bytes, path: Path):
     import skops.io as sio
 
     try:
-        untrusted = set(sio.get_untrusted_types(file=path))
+        types = skops_types(data)
+        untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # not a zip, no schema, corrupt: all mean "not a skops file"
         raise ModelRefused(f"{path} is not a readable skops file ({type(exc).__name__}); {RETRAIN}") from None
-    refused = sorted(untrusted - ALLOWED_TYPES)
+    refused = sorted((types | untrusted) - ALLOWED_TYPES)
     if refused:
         raise ModelRefused(
             f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it"
         )
     try:
-        return sio.load(path, trusted=sorted(untrusted))
+        return sio.loads(data, trusted=sorted(untrusted))
     except Exception as exc:
         raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
