@@ -359,21 +359,101 @@ def test_an_interrupted_run_resumes_with_every_row_exactly_once(trained, tmp_pat
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
-def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
-    feed = write_rows_jsonl(
+def _six_paragraphs(tmp_path: Path) -> Path:
+    return write_rows_jsonl(
         tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(6)]
     )
-    target = tmp_path / "out.jsonl"
+
+
+def _interrupted_at_the_rename(predict, monkeypatch, feed: Path, target: Path, *args):
+    """Ctrl-C at the last moment of a run, in chunks of 2: the target is assembled, not yet
+    renamed into place."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
     with monkeypatch.context() as patch:
         patch.setattr("triage.batch._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-        code, _, err = predict(feed, "--unit", "paragraph", "-o", target)
+        return predict(feed, "--unit", "paragraph", "-o", target, *args)
+
+
+def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
     assert code == 130 and "--resume" in err
     write_rows_jsonl(feed, [{"id": "new", "text": PARAGRAPHS[0]}] * 7)
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
     assert code == 3 and "other input files" in err
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--force")
     assert code == 0 and len(target.read_text().splitlines()) == 7
+
+
+def test_resume_refuses_a_journal_of_another_triage_schema(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    assert _interrupted_at_the_rename(predict, monkeypatch, feed, target)[0] == 130
+    manifest_path = tmp_path / "out.jsonl.partial" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["triage_schema"] -= 1  # what an older triage left behind
+    manifest_path.write_text(json.dumps(manifest))
+    code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 3 and f"triage_schema {manifest['triage_schema']}" in err and "--force" in err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_ctrl_c_while_assembling_the_target_leaves_no_temporary_file(predict, tmp_path, monkeypatch, suffix):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / f"out{suffix}"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
+    assert code == 130 and "--resume" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}.partial"]
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 0 and target.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}"]
+
+
+def test_the_parquet_target_is_flushed_to_disk_before_it_is_renamed_into_place(
+    predict, tmp_path, monkeypatch
+):
+    feed = _six_paragraphs(tmp_path)
+    synced, real_fsync = [], os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")).name)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", tmp_path / "out.parquet")
+    assert code == 0
+    assert any(name.startswith(".out.parquet.") and name.endswith(".tmp") for name in synced), synced
+
+
+def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
+    capsys, model_copy, tmp_path, monkeypatch
+):
+    """The run loads the model, then a `triage train` replaces the card before the worker
+    processes load it: the workers refuse, and no output mixes two models."""
+    import copy
+
+    import triage.predict as predict_module
+    from triage.model import save_model
+
+    load_model = predict_module.load_model
+
+    def load_then_a_train_replaces_it(path=None):
+        model = load_model(path)
+        retrained = copy.deepcopy(model.context_model)
+        retrained.context_window = 0.3
+        save_model(retrained, dict(model.card), path)
+        return model
+
+    monkeypatch.setattr(predict_module, "load_model", load_then_a_train_replaces_it)
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "3")
+    feed = write_rows_jsonl(
+        tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(12)]
+    )
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys, "predict", feed, "--unit", "paragraph", "--model", model_copy, "-o", target, "-j", "2", "-q"
+    )
+    assert code == 4 and "the model changed during this run" in err and err.count("\n") == 1
+    assert not target.exists()
 
 
 # --- beyond one machine ----------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage import __version__
-from triage.atomic import atomic_write_bytes, atomic_write_text
-from triage.errors import BadInput, Interrupted
+from triage.atomic import atomic_write_bytes, atomic_write_text, fsync_directory, fsync_file
+from triage.errors import BadInput, Interrupted, ModelRefused
 from triage.io import (
     OUTPUT_SCHEMA,
     InputRecord,
@@ -130,16 +130,29 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
     return outputs, warnings
 
 
-_WORKER_MODELS: dict[str, object] = {}
+# A worker process's models by (card path, model sha): loaded once, kept for every chunk it is
+# given (the one module-level state the package allows: STYLE.md, joblib's pattern).
+_WORKER_MODELS: dict[tuple[str, str], object] = {}
 
 
-def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions):
-    """A worker process loads the model once and keeps it for every chunk it is given."""
+def _score_in_worker(model_path: str, model_sha: str, records: list[InputRecord], options: ScoreOptions):
+    """Score a chunk with the model the run started with: a worker loads it from the card
+    path, and refuses it when the card now names another model (a `triage train` during the
+    run), so one output never mixes two models."""
     from triage.predict import load_model
 
-    if model_path not in _WORKER_MODELS:
-        _WORKER_MODELS[model_path] = load_model(model_path)
-    return score_records(_WORKER_MODELS[model_path], records, options)
+    key = (model_path, model_sha)
+    if key not in _WORKER_MODELS:
+        model = load_model(model_path)
+        loaded_sha = model.card["model_file"]["sha256"]
+        if loaded_sha != model_sha:
+            raise ModelRefused(
+                f"{model_path}: the model changed during this run (it started with {model_sha[:12]}, "
+                f"the card now names {loaded_sha[:12]}); the finished chunks used the first: start "
+                "over with --force"
+            )
+        _WORKER_MODELS[key] = model
+    return score_records(_WORKER_MODELS[key], records, options)
 
 
 def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
@@ -171,8 +184,9 @@ def scored_chunks(
     def remembered(source):
         for chunk in source:
             pending.append(chunk)
-            yield delayed(_score_in_worker)(str(model_path), chunk, options)
+            yield delayed(_score_in_worker)(str(model_path), model_sha, chunk, options)
 
+    model_sha = model.card["model_file"]["sha256"]
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
     for outputs, warnings in parallel(remembered(chunks)):
         yield (pending.pop(0), outputs, warnings)
@@ -271,6 +285,12 @@ class Journal:
             raise BadInput(
                 f"{self.manifest_path}: unreadable journal ({exc}); start over with --force"
             ) from None
+        if self.manifest.get("triage_schema") != OUTPUT_SCHEMA:
+            raise BadInput(
+                f"{self.directory}: the interrupted run wrote records of triage_schema "
+                f"{self.manifest.get('triage_schema')}, this triage writes {OUTPUT_SCHEMA}; "
+                "start over with --force"
+            )
         if self.manifest.get("fingerprint") != fingerprint:
             changed = sorted(
                 key
@@ -324,6 +344,7 @@ class Journal:
             if output_format == "parquet":
                 writer = open_writer("parquet", temporary, labels=labels, keep_columns=keep_columns)
                 self._pour(writer)
+                fsync_file(temporary)
             elif output_format == "jsonl":  # the parts are already JSON lines: copy their bytes
                 with open(temporary, "wb") as stream:
                     for part in self.manifest["parts"]:
@@ -340,12 +361,15 @@ class Journal:
                     stream.flush()
                     os.fsync(stream.fileno())
             _replace(temporary, self.target)
-        except OSError as exc:
+        except BaseException as exc:  # a full disk, or Ctrl-C: no temporary file is left behind
             temporary.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             raise BadInput(
                 f"-o {self.target}: cannot write ({exc.strerror or exc}); nothing there was changed, "
                 f"and the finished work is kept in {self.directory} (run again with --resume)"
             ) from None
+        fsync_directory(self.target.parent)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _pour(self, writer) -> None:
