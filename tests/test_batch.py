@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -304,8 +305,13 @@ def test_a_truncated_gz_and_a_corrupt_parquet_are_named_while_the_other_files_go
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
+    """The installed triage in a session of its own, so a kill can reach its worker processes."""
     return subprocess.Popen(
-        [str(TRIAGE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}
+        [str(TRIAGE), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,
     )
 
 
@@ -357,6 +363,87 @@ def test_an_interrupted_run_resumes_with_every_row_exactly_once(trained, tmp_pat
     ids = [json.loads(line)["id"] for line in target.read_text().splitlines()]
     assert ids == [row["id"] for row in rows]
     assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+def _feed_folder(tmp_path: Path, rows: int) -> Path:
+    """Rows with an empty text every seventh (skipped with a warning), a truncated .gz file
+    early on (it fails after its first rows), and repeated articles (near-duplicates)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def text(i: int) -> str:
+        return "" if i % 7 == 3 else (LAWSUIT if i % 3 else METRICS) + f"Reported on day {i % 11}.\n"
+
+    write_rows_jsonl(folder / "a.jsonl", [{"id": f"a{i:04d}", "text": text(i)} for i in range(6)])
+    broken = gzip.compress(
+        "".join(json.dumps({"id": f"b{i}", "text": PARAGRAPHS[i % 4]}) + "\n" for i in range(40)).encode()
+    )
+    (folder / "b.jsonl.gz").write_bytes(broken[: len(broken) // 2])
+    write_rows_jsonl(folder / "c.jsonl", [{"id": f"c{i:04d}", "text": text(i)} for i in range(rows)])
+    return folder
+
+
+def _summary(err: str) -> str:
+    """The closing summary line without its timing."""
+    line = next(line for line in err.splitlines() if line.startswith("triaged "))
+    return re.sub(r" in [\d.]+s \([\d,]+/s\)|; wrote .*", "", line)
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
+    capsys, trained, tmp_path, monkeypatch, unit
+):
+    """Ctrl-C after the first chunk is committed, while -j 2 has read chunks ahead: the
+    resumed run's rows and summary are those of a run never interrupted."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "5")
+    folder = _feed_folder(tmp_path, rows=40)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
+    assert code == 3 and "1 file(s) failed" in _summary(whole_err) and "skipped 0" not in whole_err
+
+    from triage.batch import Journal
+
+    add = Journal.add
+
+    def interrupted_after_one_part(journal, *part):
+        if journal.manifest["parts"]:
+            raise KeyboardInterrupt
+        add(journal, *part)
+
+    target = tmp_path / "resumed.jsonl"
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "add", interrupted_after_one_part)
+        assert run(capsys, *args, "-o", target)[0] == 130
+    code, _, resumed_err = run(capsys, *args, "-o", target, "--resume")
+    assert code == 3
+    assert _summary(resumed_err) == _summary(whole_err)
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_sigkill_then_resume_with_jobs_2_gives_the_rows_and_summary_of_an_uninterrupted_run(
+    trained, tmp_path, unit
+):
+    """The whole run (its worker processes too) is killed while -j 2 has chunks read ahead;
+    with --unit article the near-duplicate index is rebuilt from the journal on resume."""
+    folder = _feed_folder(tmp_path, rows=3000)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    env = {"TRIAGE_CHUNK_RECORDS": "20"}
+    whole = _start([*args, "-o", tmp_path / "whole.jsonl"], env)
+    _, whole_err = whole.communicate(timeout=600)
+    assert whole.returncode == 3, whole_err.decode()  # the truncated .gz
+    target = tmp_path / "resumed.jsonl"
+    process = _start([*args, "-o", target], env)
+    _wait_for_parts(tmp_path / "resumed.jsonl.partial", 3, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    resumed = _start([*args, "-o", target, "--resume"], env)
+    _, resumed_err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 3, resumed_err.decode()
+    assert _summary(resumed_err.decode()) == _summary(whole_err.decode())
+    assert "near-duplicate" in _summary(whole_err.decode()) or unit == "paragraph"
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
 
 
 def _six_paragraphs(tmp_path: Path) -> Path:

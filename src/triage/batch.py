@@ -16,8 +16,9 @@ import re
 import shutil
 import sys
 import time
+import warnings as python_warnings
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,8 +189,16 @@ def scored_chunks(
 
     model_sha = model.card["model_file"]["sha256"]
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
-    for outputs, warnings in parallel(remembered(chunks)):
-        yield (pending.pop(0), outputs, warnings)
+    results = parallel(remembered(chunks))
+    try:
+        for outputs, warnings in results:
+            yield (pending.pop(0), outputs, warnings)
+    finally:
+        # Stopped early (Ctrl-C, an error): the chunks read ahead are dropped on purpose, and
+        # --resume reads them again; joblib's warning about them is not for the user.
+        with python_warnings.catch_warnings():
+            python_warnings.filterwarnings("ignore", r".*(not used|have been cancelled)", UserWarning)
+            results.close()
 
 
 # --- near-duplicate articles within a run ------------------------------------------------------
@@ -462,6 +471,37 @@ def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None
 
 
 # --- the run -------------------------------------------------------------------------------------
+class ReadTally:
+    """Rows skipped and files failed while reading, held with the chunk they were read into
+    until that chunk is committed. With --jobs, chunks are read ahead of the ones written;
+    a kill loses those, and --resume reads them (and warns about them) again, so only a
+    committed chunk's counts may enter the journal's summary."""
+
+    def __init__(self):
+        self.skipped = 0
+        self.failed_files: list[str] = []
+        self._per_chunk: deque[tuple[int, list[str]]] = deque()
+
+    def cut(self, chunks: Iterable[list[InputRecord]]) -> Iterator[list[InputRecord]]:
+        """Pass `chunks` on, each with what was read up to its last record."""
+        for chunk in chunks:
+            self._per_chunk.append((self.skipped, self.failed_files))
+            self.skipped, self.failed_files = 0, []
+            yield chunk
+
+    def count_next_chunk(self, summary: BatchSummary) -> None:
+        """The oldest uncommitted chunk is being committed: its counts join `summary`."""
+        skipped, failed_files = self._per_chunk.popleft()
+        summary.skipped += skipped
+        summary.failed_files.extend(failed_files)
+
+    def count_the_rest(self, summary: BatchSummary) -> None:
+        """What was read after the last chunk (rows skipped at the end of the input)."""
+        summary.skipped += self.skipped
+        summary.failed_files.extend(self.failed_files)
+        self.skipped, self.failed_files = 0, []
+
+
 @dataclass
 class BatchRequest:
     """One `triage predict` run: what to read, how to score it, where it goes."""
@@ -497,18 +537,19 @@ def run_batch(
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
     muted = {"on": skip > 0}
+    tally = ReadTally()
 
     def counted_warn(message: str) -> None:
         if muted["on"]:
             return
         if message.startswith("skipped"):
-            summary.skipped += 1
+            tally.skipped += 1
         warn(message)
 
     def failed(message: str) -> None:
         if muted["on"]:
             return
-        summary.failed_files.append(message)
+        tally.failed_files.append(message)
         file_failed(message)
 
     records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
@@ -533,10 +574,11 @@ def run_batch(
     started = time.monotonic()
     try:
         for chunk, outputs, warnings in scored_chunks(
-            model, model_path, chunked(records), options, request.jobs
+            model, model_path, tally.cut(chunked(records)), options, request.jobs
         ):
             for message in warnings:
-                counted_warn(message)
+                warn(message)
+            tally.count_next_chunk(summary)
             _account(outputs, duplicates, summary)
             inputs_done += len(chunk)
             if journal is not None:
@@ -545,6 +587,7 @@ def run_batch(
                 writer.write(outputs)
             progress.update(summary.records, chunk[-1])
         progress.close()
+        tally.count_the_rest(summary)
         if inputs_done == 0:
             if journal is not None:
                 shutil.rmtree(journal.directory, ignore_errors=True)
