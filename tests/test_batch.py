@@ -365,6 +365,25 @@ def test_an_interrupted_run_resumes_with_every_row_exactly_once(trained, tmp_pat
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
+def test_a_second_run_on_the_same_output_is_refused_naming_the_first(capsys, trained, tmp_path):
+    """Run B (with --force, --resume or neither) would delete or append to run A's journal:
+    it is refused with one line naming A's process, and A finishes with every row."""
+    rows = [{"id": f"r{i:05d}", "text": f"{PARAGRAPHS[i % 4]} Item {i}."} for i in range(6000)]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    target = tmp_path / "out.jsonl"
+    args = ["predict", feed, "--unit", "paragraph", "--model", trained.model_path, "-o", target]
+    first = _start(args, {"TRIAGE_CHUNK_RECORDS": "50"})
+    _wait_for_parts(tmp_path / "out.jsonl.partial", 1, first)
+    for extra in (["--force"], ["--resume"], []):
+        code, _, err = run(capsys, *args, *extra)
+        assert code == 3 and err.count("\n") == 1, err
+        assert f"-o {target}: another triage process is writing it (pid {first.pid}: triage predict" in err
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()
+    assert [json.loads(line)["id"] for line in target.read_text().splitlines()] == [r["id"] for r in rows]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", "out.jsonl"]  # no lock left
+
+
 def _feed_folder(tmp_path: Path, rows: int) -> Path:
     """Rows with an empty text every seventh (skipped with a warning), a truncated .gz file
     early on (it fails after its first rows), and repeated articles (near-duplicates)."""

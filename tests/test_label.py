@@ -22,6 +22,7 @@ from triage.label import (
     LabelSession,
     build_queue,
     import_labels,
+    label_interactively,
     read_label_file,
     uncertainty_scores,
 )
@@ -356,6 +357,56 @@ def test_the_terminal_loop_end_to_end_label_undo_quit_resume_and_ctrl_c(trained,
     child.close()
     assert child.exitstatus == 130
     assert load_labeled(data)["label"].tolist() == ["legal_action", "other"]
+
+
+def test_while_a_label_session_is_open_other_writers_of_its_file_are_refused(
+    capsys, trained, article_path, tmp_path
+):
+    """Two writers of one labelled file would each rewrite it without the other's rows: the
+    open session holds it, an import, a second session and `review --apply` are refused
+    naming its process, and once it ends they work."""
+    import re
+    import sys
+
+    from triage.errors import BadInput
+
+    pexpect = pytest.importorskip("pexpect")
+    data = tmp_path / "mine.csv"
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("id,text,label\nn1,A new paragraph on store openings.,market_expansion\n")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("article_id,paragraph,decision,new_label\nn1,0,keep,\n")
+    arguments = ["label", str(article_path), "--data", str(data), "--model", str(trained.model_path)]
+    session = pexpect.spawn(
+        str(Path(sys.executable).with_name("triage")), arguments, encoding="utf-8", timeout=90
+    )
+    session.expect("q quit")
+    session.send("3")
+    session.expect("saved legal_action")
+    session.expect("q quit")
+    holder = f"another triage process is writing it (pid {session.pid}: triage label"
+    for command in (
+        ["label", "--import", sheet, "--data", data],
+        ["review", "--apply", decisions, "--data", data],
+    ):
+        code, _, err = run(capsys, *command)
+        assert code == 3 and f"--data {data}: {holder}" in err and err.count("\n") == 1, err
+    with pytest.raises(BadInput, match=re.escape(holder)):  # a second session, before it asks anything
+        label_interactively(
+            [str(article_path)],
+            data,
+            annotator="bo",
+            read_key=keys("1"),
+            out=io.StringIO(),
+            model_path=trained.model_path,
+        )
+    session.send("q")
+    session.expect(pexpect.EOF)
+    session.close()
+    code, _, err = run(capsys, "label", "--import", sheet, "--data", data)
+    assert code == 0 and "merged 1 rows" in err
+    assert sorted(load_labeled(data)["label"]) == ["legal_action", "market_expansion"]
+    assert not list(tmp_path.glob(".*.lock"))  # the lock file goes with its writer
 
 
 def test_a_blind_export_leaves_out_what_the_model_thinks(capsys, trained, article_path, tmp_path):

@@ -36,6 +36,7 @@ from triage.io import (
     paragraph_record,
     to_jsonl,
 )
+from triage.locking import exclusive
 from triage.outputs import open_writer
 
 JOURNAL_SUFFIX = ".partial"
@@ -526,11 +527,21 @@ def run_batch(
     stdout=None,
 ) -> BatchSummary:
     """Read, score and write every record of `request`; returns the counts. Raises
-    Interrupted (with the journal kept) on Ctrl-C."""
+    Interrupted (with the journal kept) on Ctrl-C. A run with -o holds the target's lock
+    throughout: a second run on the same -o (with --force or --resume too) is refused."""
     from triage.io import check_input_paths
-    from triage.predict import default_model_path, load_model
 
     check_input_paths(request.paths)
+    if request.output is None:
+        return _run_batch(request, warn, file_failed, stdout)
+    check_output_target(request.output, request.force)  # its folder must exist to hold the lock
+    with exclusive(request.output, "-o"):
+        return _run_batch(request, warn, file_failed, stdout)
+
+
+def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
+    from triage.predict import default_model_path, load_model
+
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)

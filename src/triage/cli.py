@@ -527,8 +527,9 @@ def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
     from triage.batch import journal_directory
+    from triage.locking import lock_path
 
-    return (output, journal_directory(output))
+    return (output, journal_directory(output), lock_path(output))
 
 
 @app.command("serve")

@@ -32,6 +32,7 @@ from triage.corpus import (
     write_labeled_table,
 )
 from triage.errors import BadInput, UsageError
+from triage.locking import exclusive
 
 STRATEGIES = ("margin", "entropy", "random")
 # One key per label, in the taxonomy's table order.
@@ -441,17 +442,20 @@ def label_interactively(
     warn: Callable[[str], None] = lambda message: None,
     **input_options,
 ) -> SessionSummary:
-    """Rank the paragraphs of `paths` and ask for their labels one key at a time."""
-    model, labelled, queue = labelling_queue(
-        paths, data, model_path=model_path, strategy=strategy, seed=seed, warn=warn, **input_options
-    )
-    if not queue:
-        print("nothing to label: every paragraph is in the labelled file already", file=out, flush=True)
-        return SessionSummary(0, 0, 0, quit=False)
-    # The suggestion is recorded either way; the strategy says whether it was on screen.
-    shown = f"{strategy} (blind)" if blind else strategy
-    label_file = LabelFile(Path(data), annotator, split, model.short_sha, shown, rows=labelled)
-    return LabelSession(queue, label_file, read_key, out, blind=blind).run()
+    """Rank the paragraphs of `paths` and ask for their labels one key at a time. The
+    labelled file is locked from before it is read until the session ends: a second
+    session (or an import, or `review --apply`) on it is refused, not lost."""
+    with exclusive(data, "--data"):
+        model, labelled, queue = labelling_queue(
+            paths, data, model_path=model_path, strategy=strategy, seed=seed, warn=warn, **input_options
+        )
+        if not queue:
+            print("nothing to label: every paragraph is in the labelled file already", file=out, flush=True)
+            return SessionSummary(0, 0, 0, quit=False)
+        # The suggestion is recorded either way; the strategy says whether it was on screen.
+        shown = f"{strategy} (blind)" if blind else strategy
+        label_file = LabelFile(Path(data), annotator, split, model.short_sha, shown, rows=labelled)
+        return LabelSession(queue, label_file, read_key, out, blind=blind).run()
 
 
 def queue_frame(
@@ -498,8 +502,13 @@ def import_labels(
 ) -> ImportSummary:
     """Merge the filled-in labels of a queue export (or a simple `id,text,label` CSV) into the
     labelled file `data`. Rows with an empty label are left out; any bad row stops the
-    import naming its row, and then nothing is merged."""
-    spreadsheet, data = Path(spreadsheet), Path(data)
+    import naming its row, and then nothing is merged. The labelled file is locked while
+    it is read and rewritten."""
+    with exclusive(data, "--data"):
+        return _merge_labels(Path(spreadsheet), Path(data), annotator, split)
+
+
+def _merge_labels(spreadsheet: Path, data: Path, annotator: str, split: str) -> ImportSummary:
     labelled = read_label_file(data)
     table = read_labeled_table(spreadsheet)
     missing = [column for column in ("text", "label") if column not in table.columns]

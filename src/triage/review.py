@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from triage.corpus import (
     write_labeled_table,
 )
 from triage.errors import BadInput
+from triage.locking import exclusive
 
 DEFAULT_REVIEW_FOLDS = 5
 DECISIONS = ("keep", "relabel")
@@ -244,6 +246,15 @@ def apply_decisions(
 
     decisions_path, data = Path(decisions_path), resolve_data(data)
     files = _labelled_files(data)
+    with ExitStack() as locks:  # every file that may change, so no `triage label` writes meanwhile
+        for path in sorted(files):
+            locks.enter_context(exclusive(path, "--data"))
+        return _record_decisions(decisions_path, data, files, reviewer, log_path)
+
+
+def _record_decisions(
+    decisions_path: Path, data: Path, files: list[Path], reviewer: str, log_path
+) -> AppliedDecisions:
     tables = {path: read_labeled_table(path) for path in files}
     where_is = {
         (str(a), str(p)): path
