@@ -271,6 +271,55 @@ def test_export_then_import_round_trip_merges_the_filled_in_rows(capsys, trained
     assert code == 0 and "merged 0 rows" in err and "2 already there" in err
 
 
+# Paragraphs written for this test, each starting like a spreadsheet formula (or with a quote).
+FORMULA_LIKE = {
+    "f1": '=HYPERLINK("http://example.invalid","Click") said the brand, which accused the marketplace of ignoring fake handbags.',
+    "f2": "+44 was the dialling code the seller gave before the court froze his accounts over counterfeit watches.",
+    "f3": "-5% was how far the platform said fake listings fell after it removed two million of them last year.",
+    "f4": "@marketplace was tagged by the brand in a post criticising its slow takedowns of copied trainers.",
+    "f5": "'Quoted' was how the trade office described the platform on its notorious markets list this year.",
+}
+
+
+def test_export_neutralises_formula_cells_and_import_restores_text_and_sha1(capsys, trained, tmp_path):
+    from triage.corpus import text_sha1
+
+    feed, queue_path, data = tmp_path / "feed.csv", tmp_path / "queue.csv", tmp_path / "mine.csv"
+    pd.DataFrame({"id": list(FORMULA_LIKE), "text": list(FORMULA_LIKE.values())}).to_csv(feed, index=False)
+    code, _, err = run(
+        capsys, "label", feed, "--data", data, "--model", trained.model_path, "--export", queue_path
+    )
+    assert code == 0, err
+    with queue_path.open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert {row["text"] for row in rows} == {"'" + text for text in FORMULA_LIKE.values()}
+    assert not [value for row in rows for value in row.values() if value[:1] in ("=", "+", "@")]
+    for row in rows:
+        row["label"] = "other"
+    _write_rows(queue_path, rows)
+    code, _, err = run(capsys, "label", "--import", queue_path, "--data", data, "--annotator", "ana")
+    assert code == 0 and "merged 5 rows" in err, err
+    merged = read_label_file(data)
+    assert dict(zip(merged["article_id"], merged["text"], strict=True)) == FORMULA_LIKE
+    assert list(merged["text_sha1"]) == [text_sha1(text) for text in merged["text"]]
+
+
+def test_the_label_screen_prints_no_control_or_escape_characters(model, tmp_path):
+    hostile = replace(
+        queue_for(model)[0],
+        article_id="story\x1b]0;renamed window\x07",
+        title="A \x1b[1mbold\x1b[0m headline",
+        text="The court \x1b[2J\x1b[Hruled\r against the seller\x00 of fakes.",
+        terms=("court\x1b[31m",),
+    )
+    label_file = LabelFile(tmp_path / "mine.csv", annotator="ana")
+    out = io.StringIO()
+    LabelSession([hostile], label_file, keys("q"), out).run()
+    shown = out.getvalue()
+    assert not [c for c in shown if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160], repr(shown)
+    assert ">> The court ruled  against the seller of fakes." in shown and "A bold headline" in shown
+
+
 def test_import_with_one_bad_row_names_it_and_merges_nothing(capsys, tmp_path):
     data = tmp_path / "mine.csv"
     data.write_text(

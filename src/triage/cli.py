@@ -714,8 +714,10 @@ def label_command(
         chosen, _, queue = label.labelling_queue(
             paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
         )
+        from triage.untrusted import spreadsheet_csv
+
         frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
-        write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
+        write_output(export, spreadsheet_csv(frame), force)
         say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
         return
     summary = label.label_interactively(
@@ -792,7 +794,9 @@ def review_command(
     say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
     shown = issues.head(top)
     if output_format == ReviewFormat.csv:
-        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        from triage.untrusted import spreadsheet_csv
+
+        sys.stdout.write(spreadsheet_csv(shown))
     elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
     else:

@@ -25,14 +25,18 @@ from triage.corpus import (
     COLUMNS,
     LABELS,
     PROVENANCE_COLUMNS,
+    is_simple_form,
     near_duplicate_pairs,
+    read_csv_table,
     read_labeled_table,
+    simple_form_rows,
     text_sha1,
     validate_labeled,
     write_labeled_table,
 )
 from triage.errors import BadInput, UsageError
 from triage.locking import exclusive
+from triage.untrusted import for_terminal, read_from_spreadsheet
 
 STRATEGIES = ("margin", "entropy", "random")
 # One key per label, in the taxonomy's table order.
@@ -342,20 +346,20 @@ class LabelSession:
         item = self.queue[position]
         lines = [
             "",
-            f"-- {position + 1}/{len(self.queue)} -- {item.article_id} paragraph {item.paragraph}"
+            f"-- {position + 1}/{len(self.queue)} -- {for_terminal(item.article_id)} paragraph {item.paragraph}"
             + (f" (lines {item.first_line}-{item.last_line})" if item.first_line is not None else ""),
-            f"title: {item.title or '(none)'}",
+            f"title: {for_terminal(item.title or '(none)')}",
         ]
         if item.previous_text:
-            lines.append(f"   before: {_shorten(item.previous_text)}")
-        lines.append(f">> {item.text}")
+            lines.append(f"   before: {_shorten(for_terminal(item.previous_text))}")
+        lines.append(f">> {for_terminal(item.text)}")
         if item.next_text:
-            lines.append(f"   after:  {_shorten(item.next_text)}")
+            lines.append(f"   after:  {_shorten(for_terminal(item.next_text))}")
         if not self.blind:
             ranked = sorted(item.probabilities.items(), key=lambda pair: -pair[1])[:3]
             lines.append("model: " + ", ".join(f"{label} {p:.2f}" for label, p in ranked))
             if item.terms:
-                lines.append("terms: " + ", ".join(item.terms))
+                lines.append("terms: " + for_terminal(", ".join(item.terms)))
         if position in self.answers:
             lines.append(f"(your answer: {self.answers[position]}; a key replaces it)")
         lines.append("  ".join(f"{key} {label}" for key, label in LABEL_KEYS.items()))
@@ -510,7 +514,10 @@ def import_labels(
 
 def _merge_labels(spreadsheet: Path, data: Path, annotator: str, split: str) -> ImportSummary:
     labelled = read_label_file(data)
-    table = read_labeled_table(spreadsheet)
+    # The ' that --export put before a formula-like cell comes off before text_sha1 is computed.
+    table = read_from_spreadsheet(read_csv_table(spreadsheet))
+    if is_simple_form(table):
+        table = simple_form_rows(table, spreadsheet)
     missing = [column for column in ("text", "label") if column not in table.columns]
     if missing:
         raise BadInput(
