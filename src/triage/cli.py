@@ -545,6 +545,22 @@ def serve_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
     ] = 5_000_000,
+    max_articles: Annotated[
+        int,
+        typer.Option("--max-articles", min=1, help="Refuse requests of more articles than this (HTTP 413)."),
+    ] = 2_000,
+    max_paragraphs: Annotated[
+        int,
+        typer.Option(
+            "--max-paragraphs", min=1, help="Refuse requests of more paragraphs than this (HTTP 413)."
+        ),
+    ] = 20_000,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.001, help="Answer 503 once a request has taken this many seconds of work."
+        ),
+    ] = 60.0,
 ) -> None:
     """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
     the html report, and POST /api/predict, which answers with predict's jsonl records
@@ -555,10 +571,11 @@ def serve_command(
     from triage.errors import UsageError
 
     try:
-        from triage.serve import serve
+        from triage.serve import RequestLimits, serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
-    serve(model, host=host, port=port, max_request_bytes=max_bytes, progress=say)
+    limits = RequestLimits(max_bytes, max_articles, max_paragraphs, timeout)
+    serve(model, host=host, port=port, limits=limits, progress=say)
 
 
 @app.command("ingest")
