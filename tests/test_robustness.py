@@ -345,7 +345,8 @@ def test_a_reader_closing_the_pipe_early_gets_no_traceback(trained, tmp_path):
         ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=300
     )
     assert result.stdout.startswith("id,title,paragraph")
-    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr  # pipefail: this is triage's own exit status
+    assert result.stderr == "", result.stderr
 
 
 @pytest.mark.slow  # four model loads in subprocesses

@@ -25,7 +25,24 @@ from triage.errors import (
     UsageError,
 )
 
+
+class _ReaderClosedThePipe(Exception):
+    """Stdout's reader went away (`triage predict ... | head -1`): not an error."""
+
+
+class _TriageGroup(typer.core.TyperGroup):
+    """Lets a closed pipe reach `main`: click would turn the BrokenPipeError into exit 1
+    before any handler of ours runs."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderClosedThePipe() from None
+
+
 app = typer.Typer(
+    cls=_TriageGroup,
     name="triage",
     help="Tag news about counterfeit goods, paragraph by paragraph, with the topics analysts route by.",
     add_completion=False,
@@ -816,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
             say("error: interrupted")
             return 130
+        sys.stdout.flush()  # a closed pipe shows here when the last data was still buffered
         return 0
     except typer.Exit as exc:
         return exc.exit_code
@@ -830,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {exc}")
         return exc.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderClosedThePipe):
         _silence_stdout()
         return 0
     except KeyboardInterrupt:
