@@ -828,6 +828,7 @@ def _warner(strict: bool, failure: bool = False):
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
     command = typer.main.get_command(app)
+    DEBUG["on"] = False  # set by --debug in this call only, however often main runs in a process
     try:
         result = command.main(args=argv, prog_name="triage", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
@@ -857,8 +858,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if DEBUG["on"]:
             raise
-        say(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        say(f"error: unexpected {type(exc).__name__}: {exc} (for the traceback: {_debug_command(argv)})")
         return EXIT_UNEXPECTED
+
+
+def _debug_command(argv: list[str] | None) -> str:
+    """The command line that reruns this one with the traceback: --debug goes before the command."""
+    import shlex
+
+    arguments = sys.argv[1:] if argv is None else argv
+    return shlex.join(["triage", "--debug", *arguments])
 
 
 def _silence_stdout() -> None:
