@@ -193,16 +193,44 @@ def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeyp
     assert "b.txt: permission denied" in err and "d.txt: not UTF-8" in err
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="running as root: chmod cannot make a file unreadable (see the injected test)"
-)
-def test_a_really_unreadable_file_is_skipped_in_a_directory(predict, tmp_path):
+def test_a_file_no_one_can_read_is_skipped_in_a_directory_even_for_root(predict, tmp_path):
+    """chmod 0 does not stop root (CI runs as root); a path under a file stops everyone."""
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
-    locked = tmp_path / "b.txt"
-    locked.write_text(ARTICLE_TEXT, encoding="utf-8")
-    locked.chmod(0)
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt" / "inside.txt")  # ENOTDIR on open
     code, out, err = predict(tmp_path)
-    assert code == 0 and len(out.splitlines()) == 1 and "permission denied" in err
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == [str(tmp_path / "a.txt")]
+    assert f"skipped {tmp_path / 'b.txt'}: cannot read (Not a directory)" in err
+
+
+def _run_triage(*args, timeout=120):
+    return subprocess.run(
+        [str(TRIAGE), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize("command", ["predict", "ingest", "label"])
+def test_a_fifo_given_as_input_is_refused_before_it_is_opened(tmp_path, command):
+    """Opening a FIFO waits for a writer for ever: the test runs under a timeout."""
+    fifo = tmp_path / "feed.txt"
+    os.mkfifo(fifo)
+    extra = (
+        ["--data", tmp_path / "mine.csv", "--export", tmp_path / "queue.csv"] if command == "label" else []
+    )
+    result = _run_triage(command, fifo, *extra, timeout=60)
+    assert_one_line_error(result.returncode, result.stderr, 3, f"{fifo}: is a named pipe (FIFO), not a file")
+
+
+def test_a_fifo_in_a_directory_is_skipped_with_a_warning(trained, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    os.mkfifo(tmp_path / "b.jsonl")
+    result = _run_triage("predict", tmp_path, "--model", trained.model_path, "--format", "jsonl", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [str(tmp_path / "a.txt")]
+    assert f"skipped {tmp_path / 'b.jsonl'}: is a named pipe (FIFO)" in result.stderr
 
 
 def test_an_empty_directory_is_refused(predict, tmp_path):

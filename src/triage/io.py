@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -96,7 +97,7 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     with _opening(path):
-        size = path.stat().st_size
+        size = require_regular_file(path).st_size
         if size > max_bytes:
             raise BadInput(f"{path}: {size:,} bytes is over --max-bytes {max_bytes:,}")
         with open(path, "rb") as stream:
@@ -116,6 +117,24 @@ def _opening(path: Path):
         raise BadInput(f"{path}: permission denied") from None
     except OSError as exc:
         raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def require_regular_file(path: Path) -> os.stat_result:
+    """The file's stat; BadInput for a FIFO, device or socket, before anything opens it
+    (opening a FIFO waits for a writer for ever)."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(status.st_mode)), "not a regular file")
+        raise BadInput(f"{path}: is {kind}, not a file; give files, directories, or - for standard input")
+    return status
 
 
 def read_text(path: Path, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -209,6 +228,8 @@ def check_input_paths(paths: list[str]) -> None:
             continue
         if not path.exists():
             raise BadInput(f"{path}: no such file or directory")
+        with _opening(path):
+            require_regular_file(path)
         if input_kind(path) is None and path.suffix:
             raise BadInput(f"{path}: {path.suffix} files are not supported; use {SUPPORTED_FORMATS}")
 
@@ -227,6 +248,8 @@ class BadFile(BadInput):
 
 
 def _file_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+    with _opening(path):
+        require_regular_file(path)
     kind = input_kind(path) or "txt"
     if kind == "csv":
         yield from _csv_records(path, warn, options)
@@ -297,6 +320,7 @@ def written_by_triage(path: Path) -> bool:
     """True for an output file of `triage predict` (its records carry OUTPUT_SCHEMA_KEY)."""
     kind = input_kind(path)
     try:
+        require_regular_file(path)  # never open a FIFO to peek at it
         if kind in ("jsonl", "csv"):
             with _open_binary(path) as stream:
                 head = stream.read(4096)
