@@ -180,6 +180,31 @@ def test_the_output_target_and_triages_own_outputs_are_not_read_back(predict, tm
     assert len(rows) == 2 and set(rows["id"]) == {str(folder / "a.txt")}  # nothing of first.jsonl
 
 
+def test_long_outputs_of_every_format_and_html_reports_are_not_read_back(predict, tmp_path):
+    """A record far longer than 4 KB, in every format triage writes: the next run over the
+    folder reads only the article."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    article = folder / "a.txt"
+    article.write_text(
+        LAWSUIT
+        + "".join(
+            f"In filing {number}, the sportswear maker listed another {number * 40} listings of fake "
+            "trainers that it said the marketplace left online after it had reported them.\n"
+            for number in range(1, 40)
+        )
+    )
+    for name in ("last.jsonl", "last.csv", "last.parquet", "report.html"):
+        code, _, err = predict(article, "-o", folder / name)
+        assert code == 0, err
+    first_record = (folder / "last.jsonl").read_text().splitlines()[0]
+    assert len(first_record) > 4096 and first_record.startswith('{"triage_schema": 2, ')
+    code, out, err = predict(folder, "--format", "jsonl")
+    assert code == 0, err
+    assert [record["id"] for record in jsonl_lines(out)] == [str(article)]
+    assert "warning" not in err
+
+
 # --- outputs ----------------------------------------------------------------------------------------
 def test_output_format_follows_the_suffix_and_csv_has_title_and_tag_scores(predict, tmp_path):
     import pandas as pd

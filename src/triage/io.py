@@ -32,10 +32,12 @@ from triage.table import to_table  # noqa: F401  (the table moved to its own mod
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
 DEFAULT_ID_COLUMN = "id"
-# Every output record carries this key (its value: OUTPUT_SCHEMA); readers use it to leave
-# triage's own outputs out of a directory.
+# Every output record carries this key (its value: OUTPUT_SCHEMA), first, so that a reader
+# leaves triage's own outputs out of a directory by their first bytes however long a record
+# is; an HTML report says so in <meta name="generator" content="triage VERSION">.
 OUTPUT_SCHEMA_KEY = "triage_schema"
 OUTPUT_SCHEMA = 2
+REPORT_GENERATOR = "triage"
 # Ids remembered per file for the duplicate-id warning; past this many the warning is
 # best-effort, so that memory stays bounded on a feed of millions of rows.
 DUPLICATE_ID_LIMIT = 100_000
@@ -316,15 +318,32 @@ def directory_files(directory: Path, options: ReadOptions) -> tuple[list[Path], 
     return readable, unsupported
 
 
+_FIRST_KEY = re.compile(rb'\s*\{\s*"' + OUTPUT_SCHEMA_KEY.encode() + rb'"\s*:')
+_GENERATOR_META = re.compile(
+    rb"""<meta\s+name=["']?generator["']?\s+content=["']""" + REPORT_GENERATOR.encode() + rb"""[\s"']""",
+    re.IGNORECASE,
+)
+HEADER_LIMIT = 1 << 20  # bytes of a CSV header read to look for OUTPUT_SCHEMA_KEY
+
+
 def written_by_triage(path: Path) -> bool:
-    """True for an output file of `triage predict` (its records carry OUTPUT_SCHEMA_KEY)."""
+    """True for an output file of `triage predict`: JSON lines whose first key is
+    OUTPUT_SCHEMA_KEY (or, as older versions wrote them, that carry it in their first 4 KB),
+    a CSV or Parquet file with that column, or an HTML report marked with its generator."""
     kind = input_kind(path)
     try:
         require_regular_file(path)  # never open a FIFO to peek at it
-        if kind in ("jsonl", "csv"):
+        if kind == "jsonl":
             with _open_binary(path) as stream:
                 head = stream.read(4096)
-            return OUTPUT_SCHEMA_KEY.encode() in head.split(b"\n", 1)[0]
+            return bool(_FIRST_KEY.match(head)) or OUTPUT_SCHEMA_KEY.encode() in head.split(b"\n", 1)[0]
+        if kind == "csv":
+            with _open_binary(path) as stream:
+                header = stream.readline(HEADER_LIMIT).decode("utf-8-sig", errors="replace")
+            return OUTPUT_SCHEMA_KEY in next(csv.reader([header]), [])
+        if kind == "html":
+            with _open_binary(path) as stream:
+                return bool(_GENERATOR_META.search(stream.read(4096)))
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -606,7 +625,13 @@ RESERVED_OUTPUT_KEYS = frozenset(
 
 def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit article` writes for one article."""
-    data = {"id": record.id, **record.columns, "title": prediction.title, "tags": prediction.tags}
+    data = {
+        OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,
+        "id": record.id,
+        **record.columns,
+        "title": prediction.title,
+        "tags": prediction.tags,
+    }
     data.update(
         context=prediction.context,
         dropped_lines=len(prediction.dropped),
@@ -616,12 +641,13 @@ def article_record(record: InputRecord, prediction, model_sha: str, version: str
     if record.lines_refer_to:
         data["lines_refer_to"] = record.lines_refer_to
     data["paragraphs"] = [paragraph.to_dict() for paragraph in prediction.paragraphs]
-    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
+    return {**data, "model": model_sha, "triage_version": version}
 
 
 def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit paragraph` writes for one paragraph."""
     data = {
+        OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,
         "id": record.id,
         **record.columns,
         "label": prediction.label,
@@ -632,7 +658,7 @@ def paragraph_record(record: InputRecord, prediction, model_sha: str, version: s
         data["explanation"] = prediction.explanation
     if prediction.runner_up is not None:
         data["runner_up"] = prediction.runner_up
-    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
+    return {**data, "model": model_sha, "triage_version": version}
 
 
 def to_jsonl(objects: list[dict]) -> str:
