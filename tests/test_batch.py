@@ -229,7 +229,71 @@ def test_a_suffix_that_contradicts_format_and_a_reserved_kept_column_are_usage_e
     code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / "out.csv", "--format", "jsonl")
     assert code == 2 and "suffix says csv" in err
     code, _, err = predict(tmp_path / "a.txt", "--keep-columns", "label")
-    assert code == 2 and "already has such a field" in err
+    assert code == 2 and "--keep-columns label: the output already has a column of that name" in err
+
+
+def _output_names(predict, tmp_path) -> set[str]:
+    """Every top-level key and column that triage's outputs really carry, read back from
+    them: articles (a text file and an HTML page), paragraphs with --explain, CSV, Parquet."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("trafilatura")
+    (tmp_path / "a.txt").write_text(LAWSUIT)
+    page = "".join(f"<p>{line}</p>" for line in LAWSUIT.splitlines()[1:])
+    (tmp_path / "page.html").write_text(f"<html><body><article>{page}</article></body></html>")
+    names = set()
+    for args in (
+        [tmp_path / "a.txt", tmp_path / "page.html", "--explain"],
+        [tmp_path / "a.txt", "--unit", "paragraph", "--explain"],
+    ):
+        code, out, err = predict(*args, "--format", "jsonl")
+        assert code == 0, err
+        names |= {key for record in jsonl_lines(out) for key in record}
+    for suffix in (".csv", ".parquet"):
+        code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / f"out{suffix}")
+        assert code == 0, err
+        read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+        names |= set(read(tmp_path / f"out{suffix}").columns)
+    return names
+
+
+def test_a_kept_column_may_take_no_name_of_any_output_format(predict, tmp_path):
+    names = _output_names(predict, tmp_path)
+    assert {
+        "lines_refer_to",
+        "explanation",
+        "runner_up",
+        "paragraph",
+        "text",
+        "p_other",
+        "tag_other",
+    } <= names
+    for name in sorted(names):
+        feed = tmp_path / "feed.csv"
+        feed.write_text(
+            f"id,text,{name}\nr1,{PARAGRAPHS[0]},mine\n"
+            if name not in ("id", "text")
+            else f"id,text\nr1,{PARAGRAPHS[0]}\n"
+        )
+        code, out, err = predict(feed, "--keep-columns", name, "-o", tmp_path / f"kept-{name}.csv")
+        assert code == 2 and f"--keep-columns {name}: " in err, name
+        assert not (tmp_path / f"kept-{name}.csv").exists()
+
+
+def test_a_users_url_and_date_stay_kept_columns_in_every_format(predict, tmp_path):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"id,text,url,date\nr1,{PARAGRAPHS[0]},https://example.invalid/r1,2026-03-01\n")
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        target = tmp_path / f"out{suffix}"
+        code, _, err = predict(feed, "--keep-columns", "url,date", "-o", target)
+        assert code == 0, err
+        if suffix == ".jsonl":
+            rows = jsonl_lines(target.read_text())
+        else:
+            rows = (pd.read_csv if suffix == ".csv" else pd.read_parquet)(target).to_dict("records")
+        assert [(row["url"], str(row["date"])) for row in rows] == [
+            ("https://example.invalid/r1", "2026-03-01")
+        ]
 
 
 def test_max_bytes_limits_one_article_not_the_feed(predict, tmp_path):

@@ -531,13 +531,8 @@ def predict_command(
 
 
 def _kept_columns(value: str | None) -> tuple[str, ...]:
-    from triage.io import RESERVED_OUTPUT_KEYS
-
-    columns = tuple(column.strip() for column in (value or "").split(",") if column.strip())
-    clashing = [column for column in columns if column in RESERVED_OUTPUT_KEYS]
-    if clashing:
-        raise UsageError(f"--keep-columns {', '.join(clashing)}: triage's output already has such a field")
-    return columns
+    """The names of --keep-columns, once each (the library refuses names the output uses)."""
+    return tuple(dict.fromkeys(column.strip() for column in (value or "").split(",") if column.strip()))
 
 
 def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:

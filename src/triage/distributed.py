@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from triage.errors import BadInput, UsageError
-from triage.io import DEFAULT_ID_COLUMN, InputRecord, ReadOptions, flat_columns, flat_rows
+from triage.io import DEFAULT_ID_COLUMN, InputRecord, ReadOptions, check_keep_columns, flat_columns, flat_rows
 
 
 def _frame(path: str, read_options: ReadOptions):
@@ -108,6 +108,7 @@ def run_dask(
 
     model_path = Path(model_path) if model_path is not None else default_model_path()
     labels = load_model(model_path).labels  # refuse a bad model here, before any cluster starts
+    check_keep_columns(read_options.keep_columns, labels)
     if output.exists() and not force:
         raise BadInput(f"-o {output}: already exists (use --force to replace it)")
     frames = [_frame(path, read_options) for path in paths]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
-from triage.errors import BadInput
+from triage.errors import BadInput, UsageError
 from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
 
 DEFAULT_MAX_BYTES = 20_000_000
@@ -601,26 +601,50 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-RESERVED_OUTPUT_KEYS = frozenset(
-    {
-        "id",
-        "title",
-        "tags",
-        "context",
-        "dropped_lines",
-        "mostly_foreign",
-        "near_duplicate_of",
-        "paragraphs",
-        "label",
-        "probabilities",
-        "needs_review",
-        "explanation",
-        "lines_refer_to",
-        "model",
-        "triage_version",
-        OUTPUT_SCHEMA_KEY,
-    }
+# The top-level keys of the two JSON records (article_record, paragraph_record); with the
+# CSV/Parquet columns (flat_columns) they are every name an output uses, so a kept input
+# column may take none of them.
+ARTICLE_KEYS = (
+    OUTPUT_SCHEMA_KEY,
+    "id",
+    "title",
+    "tags",
+    "context",
+    "dropped_lines",
+    "mostly_foreign",
+    "near_duplicate_of",
+    "lines_refer_to",
+    "paragraphs",
+    "model",
+    "triage_version",
 )
+PARAGRAPH_KEYS = (
+    OUTPUT_SCHEMA_KEY,
+    "id",
+    "label",
+    "probabilities",
+    "needs_review",
+    "explanation",
+    "runner_up",
+    "model",
+    "triage_version",
+)
+
+
+def reserved_output_names(labels: list[str]) -> set[str]:
+    """Every key and column name triage's outputs use with a model of these labels."""
+    return {*ARTICLE_KEYS, *PARAGRAPH_KEYS, *flat_columns(labels)}
+
+
+def check_keep_columns(keep_columns: tuple[str, ...], labels: list[str]) -> None:
+    """A kept column must not take a name of the output: it would be written twice and its
+    value lost (CSV, Parquet) or overwritten (JSON)."""
+    clashing = [column for column in keep_columns if column in reserved_output_names(labels)]
+    if clashing:
+        raise UsageError(
+            f"--keep-columns {', '.join(clashing)}: the output already has "
+            f"{'a column' if len(clashing) == 1 else 'columns'} of that name; rename the input column"
+        )
 
 
 def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
