@@ -146,6 +146,40 @@ def test_csv_with_empty_texts_duplicate_ids_quoted_newlines_and_a_bom(predict, t
     assert "duplicate id '1'" in err
 
 
+def test_default_ids_name_the_file_by_its_path_within_the_input_folder(predict, tmp_path):
+    for year in ("2023", "2024"):
+        (tmp_path / year).mkdir()
+        (tmp_path / year / "feed.csv").write_text(f"text\n{ENGLISH}\n", encoding="utf-8")
+    code, out, err = predict(tmp_path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["2023/feed.csv:1", "2024/feed.csv:1"]
+    assert "duplicate id" not in err
+
+
+def test_falsy_ids_are_kept_and_missing_ones_get_the_default(predict, tmp_path):
+    path = tmp_path / "feed.jsonl"
+    ids = [0, "", None, False, "0"]
+    path.write_text("".join(json.dumps({"id": value, "text": ENGLISH}) + "\n" for value in ids))
+    code, out, err = predict(path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [
+        "0",
+        "feed.jsonl:2",
+        "feed.jsonl:3",
+        "False",
+        "0",
+    ]
+    assert f"{path} line 5: duplicate id '0' (as {path} line 1;" in err
+
+
+def test_a_duplicate_id_across_files_of_a_run_is_warned_about(predict, tmp_path):
+    (tmp_path / "a.csv").write_text(f"id,text\nx7,{ENGLISH}\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x7", "text": ENGLISH}) + "\n", encoding="utf-8")
+    code, out, err = predict(tmp_path / "a.csv", tmp_path / "b.jsonl")
+    assert code == 0 and [json.loads(line)["id"] for line in out.splitlines()] == ["x7", "x7"]
+    assert f"warning: {tmp_path / 'b.jsonl'} line 1: duplicate id 'x7' (as {tmp_path / 'a.csv'} row 1;" in err
+
+
 def test_csv_empty_text_is_exit_3_with_strict(predict, tmp_path):
     path = tmp_path / "in.csv"
     path.write_text(f"id,text\n1,{ENGLISH}\n2,\n")

@@ -38,7 +38,7 @@ DEFAULT_ID_COLUMN = "id"
 OUTPUT_SCHEMA_KEY = "triage_schema"
 OUTPUT_SCHEMA = 2
 REPORT_GENERATOR = "triage"
-# Ids remembered per file for the duplicate-id warning; past this many the warning is
+# Ids remembered per run for the duplicate-id warning; past this many the warning is
 # best-effort, so that memory stays bounded on a feed of millions of rows.
 DUPLICATE_ID_LIMIT = 100_000
 _BOMS = (
@@ -205,18 +205,36 @@ def iter_inputs(
     """
     options = options or ReadOptions(**option_values)
     check_input_paths(paths)
+    ids = RunIds(warn)
     for name in paths:
         if name == "-":
             text = read_stdin(options.encoding, options.max_bytes)
             if not text.strip():
                 raise BadInput("standard input: no text")
+            ids.note("-", "standard input")
             yield InputRecord("-", text)
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _directory_records(path, warn, options, file_failed)
+            yield from _directory_records(path, warn, options, file_failed, ids)
         else:
-            yield from _guarded(_file_records(path, warn, options), file_failed)
+            yield from _guarded(_file_records(path, warn, options, ids, path.name), file_failed)
+
+
+class RunIds:
+    """The ids a run has given out, for the duplicate-id warning across all its inputs
+    (remembering at most DUPLICATE_ID_LIMIT of them)."""
+
+    def __init__(self, warn: Warn):
+        self.warn = warn
+        self.first_seen: dict[str, str] = {}
+
+    def note(self, record_id: str, where: str) -> None:
+        first = self.first_seen.get(record_id)
+        if first is not None:
+            self.warn(f"{where}: duplicate id {record_id!r} (as {first}; kept, outputs repeat it)")
+        elif len(self.first_seen) < DUPLICATE_ID_LIMIT:
+            self.first_seen[record_id] = where
 
 
 def check_input_paths(paths: list[str]) -> None:
@@ -249,29 +267,37 @@ class BadFile(BadInput):
     """A file that cannot be read on; the files after it can."""
 
 
-def _file_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _file_records(
+    path: Path, warn: Warn, options: ReadOptions, ids: RunIds, name: str
+) -> Iterator[InputRecord]:
+    """The records of one file; `name` (the file's path relative to the input it was found
+    in) makes the default ids of its rows, NAME:ROW."""
     with _opening(path):
         require_regular_file(path)
     kind = input_kind(path) or "txt"
-    if kind == "csv":
-        yield from _csv_records(path, warn, options)
-    elif kind == "jsonl":
-        yield from _jsonl_records(path, warn, options)
-    elif kind == "parquet":
-        yield from _parquet_records(path, warn, options)
-    elif kind == "html":
-        yield from _html_records(path, warn, options)
+    if kind in ("csv", "jsonl", "parquet"):
+        readers = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}
+        for row, number, unit, offset in readers[kind](path, warn, options):
+            record = _row_record(path, name, row, number, unit, warn, options, offset)
+            if record is not None:
+                ids.note(record.id, f"{path} {unit} {number}")
+                yield record
+        return
+    if kind == "html":
+        record = _html_record(path, warn, options)
     else:
         text = read_text(path, options.encoding, options.max_bytes)
         if not text.strip():
             raise BadInput(f"{path}: empty or whitespace only")
-        yield InputRecord(
+        record = InputRecord(
             str(path), text, columns=_no_columns(options), source=str(path), offset=path.stat().st_size
         )
+    ids.note(record.id, str(path))
+    yield record
 
 
 def _directory_records(
-    directory: Path, warn: Warn, options: ReadOptions, file_failed: Warn | None
+    directory: Path, warn: Warn, options: ReadOptions, file_failed: Warn | None, ids: RunIds
 ) -> Iterator[InputRecord]:
     files, unsupported = directory_files(directory, options)
     if unsupported:
@@ -283,7 +309,8 @@ def _directory_records(
     good = 0
     for path in files:
         try:
-            for record in _guarded(_file_records(path, warn, options), file_failed):
+            name = path.relative_to(directory).as_posix()
+            for record in _guarded(_file_records(path, warn, options, ids, name), file_failed):
                 good += 1
                 yield record
         except BadFile:
@@ -414,7 +441,8 @@ def _check_columns(path: Path, fields: list[str], options: ReadOptions, what: st
             )
 
 
-def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int | None]]:
+    """(row, row number, "row", bytes read) for each row of a CSV file."""
     csv.field_size_limit(max(options.max_bytes, 1 << 17))
     with _reading(path), _text_stream(path, options.encoding) as stream:
         reader = csv.reader(stream)
@@ -424,7 +452,6 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Input
             raise BadInput(f"{path}: not a readable CSV ({exc})") from None
         fields = [field.lstrip("\ufeff") for field in fields]
         _check_columns(path, fields, options)
-        seen: set[str] = set()
         number = 0
         while True:
             try:
@@ -434,14 +461,13 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Input
             if values is None:
                 break
             number += 1
-            row = dict(zip(fields, values, strict=False))
-            record = _row_record(path, row, number, "row", warn, options, seen, _disk_position(stream))
-            if record is not None:
-                yield record
+            yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
 
 
-def _jsonl_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
-    seen: set[str] = set()
+def _jsonl_records(
+    path: Path, warn: Warn, options: ReadOptions
+) -> Iterator[tuple[dict, int, str, int | None]]:
+    """(object, line number, "line", bytes read) for each JSON object of a JSON-lines file."""
     checked = False
     with _reading(path), _text_stream(path, options.encoding) as stream:
         for number, line in enumerate(stream, start=1):
@@ -458,14 +484,13 @@ def _jsonl_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Inp
             if not checked:  # the first object stands for the file: its fields must be there
                 _check_columns(path, list(row), options, what="field")
                 checked = True
-            record = _row_record(path, row, number, "line", warn, options, seen, _disk_position(stream))
-            if record is not None:
-                yield record
+            yield row, number, "line", _disk_position(stream)
     if not checked:
         raise BadInput(f"{path}: no JSON lines")
 
 
-def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int]]:
+    """(row, row number, "row", estimated bytes read) for each row of a Parquet file."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -484,40 +509,40 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[I
         )
         if column in fields
     ]
-    seen: set[str] = set()
     number = 0
     size, total_rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
     try:
         for batch in parquet.iter_batches(batch_size=2048, columns=wanted):
             for row in batch.to_pylist():
                 number += 1
-                offset = size * number // total_rows
-                record = _row_record(path, row, number, "row", warn, options, seen, offset)
-                if record is not None:
-                    yield record
+                yield row, number, "row", size * number // total_rows
     except BadInput:
         raise
     except Exception as exc:
         raise BadFile(f"{path}: corrupt Parquet data after row {number} ({type(exc).__name__})") from None
 
 
-def _row_record(path, row, number, unit, warn, options: ReadOptions, seen, offset=None) -> InputRecord | None:
+def _row_record(path, name, row, number, unit, warn, options: ReadOptions, offset=None) -> InputRecord | None:
     text = row.get(options.text_column)
-    record_id = str(row.get(options.id_column or DEFAULT_ID_COLUMN) or f"{path.name}:{number}")
+    record_id = id_text(row.get(options.id_column or DEFAULT_ID_COLUMN)) or f"{name}:{number}"
     if not isinstance(text, str) or not text.strip():
         warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}")
         return None
     if len(text) > options.max_bytes and len(text.encode("utf-8")) > options.max_bytes:
         warn(f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}")
         return None
-    if record_id in seen:
-        warn(f"{path} {unit} {number}: duplicate id {record_id!r} (kept; outputs repeat it)")
-    if len(seen) < DUPLICATE_ID_LIMIT:
-        seen.add(record_id)
     title = row.get(options.title_column or "title")
     title = title.strip() if isinstance(title, str) and title.strip() else None
     columns = {column: _plain(row.get(column)) for column in options.keep_columns}
     return InputRecord(record_id, text, title, columns, str(path), number, offset=offset)
+
+
+def id_text(value) -> str | None:
+    """A row's id as text, or None when it has none (missing, empty, NaN); 0 and False are ids."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def _plain(value):
@@ -543,7 +568,7 @@ def declared_charset(data: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
-def _html_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _html_record(path: Path, warn: Warn, options: ReadOptions) -> InputRecord:
     data = read_bytes(path, options.max_bytes)
     encoding = options.encoding
     if encoding is None and not any(data.startswith(bom) for bom, _ in _BOMS):
@@ -553,7 +578,7 @@ def _html_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Inpu
     if not text.strip():
         warn(f"{path}: no main text found in the page (navigation only?); no tags")
         text = ""
-    yield InputRecord(
+    return InputRecord(
         str(path),
         text,
         title,
