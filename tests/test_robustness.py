@@ -200,6 +200,68 @@ def test_jsonl_with_a_broken_line_in_the_middle_triages_the_rest(predict, tmp_pa
     assert_one_line_error(*predict(path, "--strict")[::2], 3, "line 2")
 
 
+def test_one_invalid_byte_in_a_jsonl_feed_skips_only_its_line(predict, tmp_path):
+    path = tmp_path / "feed.jsonl"
+    lines = [json.dumps({"id": name, "text": ENGLISH}).encode() for name in ("a", "b", "c", "d")]
+    lines[1] = lines[1].replace(b"fake", b"f\xffke")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    code, out, err = predict(path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "c", "d"]
+    assert f"warning: skipped {path} line 2: not valid utf-8" in err and "skipped 1" in err
+    assert_one_line_error(*predict(path, "--strict")[::2], 3, "line 2: not valid utf-8")
+
+
+def test_one_invalid_byte_in_a_csv_feed_skips_only_its_row_even_inside_quoted_newlines(predict, tmp_path):
+    path = tmp_path / "feed.csv"
+    path.write_bytes(
+        b'id,text\na,"' + ENGLISH.encode() + b'"\nb,"' + ENGLISH.encode() + b"\ncaf\xe9 " + ENGLISH.encode()
+        + b'"\nc,"' + ENGLISH.encode() + b"\n" + ENGLISH.encode() + b'"\n'
+    )  # fmt: skip
+    code, out, err = predict(path)
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [record["id"] for record in records] == ["a", "c"] and len(records[1]["paragraphs"]) == 2
+    assert f"warning: skipped {path} row 2: not valid utf-8" in err
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "gbk"])
+def test_an_invalid_sequence_in_a_feed_of_another_encoding_skips_only_its_row(predict, tmp_path, codec):
+    """UTF-16 (two bytes a unit) and GBK (a lead byte that wants a trail byte) resynchronise
+    too: the bad sequence never takes the quote, comma or newline after it."""
+    before = f'id,text\na,{ENGLISH}\nb,"{ENGLISH} '
+    after = f'"\nc,{ENGLISH}\n'
+    if codec == "utf-16":  # a lone high surrogate; one byte-order mark, at the start
+        data = (
+            before.encode("utf-16")
+            + "\ud800".encode("utf-16-le", "surrogatepass")
+            + after.encode("utf-16-le")
+        )
+    else:  # a lead byte followed by a quote
+        data = before.encode("gbk") + b"\x81" + after.encode("gbk")
+    path = tmp_path / "feed.csv"
+    path.write_bytes(data)
+    code, out, err = predict(path, *(["--encoding", "gbk"] if codec == "gbk" else []))
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "c"]
+    assert f"warning: skipped {path} row 2: not valid" in err
+
+
+def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_before_kept(predict, tmp_path):
+    """Past the csv module's field limit inside a quoted field that spans lines, the next line
+    may still be inside that field: triage stops the file there rather than guess rows."""
+    path = tmp_path / "feed.csv"
+    long_text = "\n".join([ENGLISH] * 2000)  # 190,000 characters, over the 131,072 field limit
+    path.write_text(f'id,text\na,{ENGLISH}\nb,"{long_text}"\nc,{ENGLISH}\n', encoding="utf-8")
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "z", "text": ENGLISH}) + "\n", encoding="utf-8")
+    code, out, err = predict(path, other, "--max-bytes", "1000")
+    assert code == 3
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "z"]
+    assert f"{path}: not a readable CSV after row 1 (field larger than field limit" in err
+    assert "its later rows are not read" in err and "1 file(s) could not be read to the end" in err
+
+
 @pytest.mark.parametrize("suffix", [".docx", ".pdf", ".gz"])
 def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path, suffix):
     path = tmp_path / f"input{suffix}"

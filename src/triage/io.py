@@ -398,8 +398,19 @@ def _disk_position(stream) -> int | None:
         return None
 
 
+# Feeds are decoded with this error handler: an invalid sequence becomes a lone surrogate,
+# which no validly decoded text holds, and decoding goes on after it, so the row or line
+# that carries it is skipped and the rest of the file read. Decoders never take a quote,
+# comma or newline into an invalid sequence (tests/test_robustness.py), so a CSV's rows stay
+# where they were.
+INVALID_TEXT_HANDLER = "triage.mark_invalid"
+codecs.register_error(INVALID_TEXT_HANDLER, lambda error: ("\udcff", error.end))
+_INVALID_TEXT = re.compile("[\ud800-\udfff]")
+
+
 def _text_stream(path: Path, encoding: str | None):
-    """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8."""
+    """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8;
+    invalid bytes are marked (_INVALID_TEXT) for the reader to skip their row."""
     binary = _open_binary(path)
     head = binary.peek(4)[:4] if hasattr(binary, "peek") else b""
     codec = encoding
@@ -411,7 +422,7 @@ def _text_stream(path: Path, encoding: str | None):
         except LookupError:
             binary.close()
             raise BadInput(f"{path}: unknown encoding {codec!r}") from None
-    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+    return io.TextIOWrapper(binary, encoding=codec, errors=INVALID_TEXT_HANDLER, newline="")
 
 
 @contextmanager
@@ -451,16 +462,25 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple
         except csv.Error as exc:
             raise BadInput(f"{path}: not a readable CSV ({exc})") from None
         fields = [field.lstrip("\ufeff") for field in fields]
+        if any(map(_INVALID_TEXT.search, fields)):
+            raise BadInput(f"{path}: its header is not valid {stream.encoding}; pass --encoding")
         _check_columns(path, fields, options)
         number = 0
         while True:
             try:
                 values = next(reader, None)
             except csv.Error as exc:
-                raise BadFile(f"{path}: not a readable CSV after row {number} ({exc})") from None
+                # the csv module would go on at the next line, which may be inside a quoted
+                # field: rows made of its lines would be wrong, so the file stops here
+                raise BadFile(
+                    f"{path}: not a readable CSV after row {number} ({exc}); its later rows are not read"
+                ) from None
             if values is None:
                 break
             number += 1
+            if any(map(_INVALID_TEXT.search, values)):
+                warn(_undecodable(path, "row", number, stream.encoding))
+                continue
             yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
 
 
@@ -472,6 +492,9 @@ def _jsonl_records(
     with _reading(path), _text_stream(path, options.encoding) as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
+                continue
+            if _INVALID_TEXT.search(line):
+                warn(_undecodable(path, "line", number, stream.encoding))
                 continue
             try:
                 row = json.loads(line)
@@ -487,6 +510,10 @@ def _jsonl_records(
             yield row, number, "line", _disk_position(stream)
     if not checked:
         raise BadInput(f"{path}: no JSON lines")
+
+
+def _undecodable(path: Path, unit: str, number: int, encoding: str) -> str:
+    return f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)"
 
 
 def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int]]:
