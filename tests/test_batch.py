@@ -516,3 +516,99 @@ def test_a_feed_with_no_readable_row_is_an_error_and_leaves_no_output(predict, t
     code, _, err = predict(feed, "-o", tmp_path / "out.jsonl")
     assert code == 3 and err.strip().splitlines()[-1] == "error: no readable input"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
+
+
+# --- the dask engine: URLs, what --force may remove, options it does not use, skipped rows ----------
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A cluster of threads in this process, so that memory:// (per process) is shared."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield cluster
+
+
+def _dask(trained, cluster, *args):
+    return main(
+        ["predict", *map(str, args), "--engine", "dask", "--scheduler", cluster.scheduler_address]
+        + ["--model", str(trained.model_path), "--unit", "paragraph"]
+    )
+
+
+@pytest.mark.parametrize(
+    "option", [["--resume"], ["--jobs", "2"], ["--strict"], ["--max-bytes", "1000"], ["--no-recurse"],
+               ["--explain"], ["--format", "csv"]],
+)  # fmt: skip
+def test_options_the_dask_engine_does_not_use_are_usage_errors_naming_them(predict, tmp_path, option):
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", [{"id": "r1", "text": PARAGRAPHS[0]}])
+    code, _, err = predict(feed, "--engine", "dask", "-o", tmp_path / "scored", *option)
+    assert code == 2 and f"--engine dask does not take {' '.join(option[:1])}" in err
+    assert not (tmp_path / "scored").exists()
+
+
+def test_the_dask_engine_reads_and_writes_fsspec_urls(trained, thread_cluster, tmp_path, monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    pd = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)  # a URL taken for a path would make a folder "memory:" here
+    memory = fsspec.filesystem("memory")
+    rows = pd.DataFrame({"id": ["p0", "p1", "p2"], "text": PARAGRAPHS[:3]})
+    with memory.open("/triage-test/in/feed.parquet", "wb") as stream:
+        rows.to_parquet(stream)
+    try:
+        assert (
+            _dask(
+                trained,
+                thread_cluster,
+                "memory://triage-test/in/feed.parquet",
+                "-o",
+                "memory://triage-test/out",
+            )
+            == 0
+        )
+        scored = pd.read_parquet("memory://triage-test/out")
+        assert sorted(scored["id"]) == ["p0", "p1", "p2"]
+        assert memory.exists("/triage-test/out/_triage_output.json")
+    finally:
+        memory.rm("/triage-test", recursive=True)
+    feed = tmp_path / "feed.parquet"
+    rows.to_parquet(feed)
+    assert _dask(trained, thread_cluster, f"file://{feed}", "-o", f"file://{tmp_path}/out") == 0
+    assert sorted(pd.read_parquet(tmp_path / "out")["id"]) == ["p0", "p1", "p2"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.parquet", "out"]
+
+
+def test_dask_force_replaces_only_a_directory_the_engine_wrote(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.parquet"
+    pd.DataFrame({"id": ["p0"], "text": PARAGRAPHS[:1]}).to_parquet(feed)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not triage's")
+    assert _dask(trained, thread_cluster, feed, "-o", theirs, "--force") == 3
+    assert "not a directory that triage --engine dask wrote" in capsys.readouterr().err
+    assert [path.name for path in theirs.iterdir()] == ["notes.txt"]
+    ours = tmp_path / "ours"
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 0
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 3  # exists, no --force
+    pd.DataFrame({"id": ["p5", "p6"], "text": PARAGRAPHS[2:4]}).to_parquet(feed)
+    assert _dask(trained, thread_cluster, feed, "-o", ours, "--force") == 0
+    assert sorted(pd.read_parquet(ours)["id"]) == ["p5", "p6"]
+
+
+def test_dask_warns_on_skipped_rows_and_never_writes_nan_ids(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rows = [
+        {"id": 1, "text": PARAGRAPHS[0]},
+        {"id": 2, "text": "  "},
+        {"id": None, "text": PARAGRAPHS[1]},
+        {"text": PARAGRAPHS[2]},
+        {"id": 0, "text": PARAGRAPHS[3]},
+    ]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    assert _dask(trained, thread_cluster, feed, "-o", tmp_path / "scored") == 0
+    err = capsys.readouterr().err
+    assert sorted(pd.read_parquet(tmp_path / "scored")["id"]) == ["0", "1"]
+    assert f"warning: skipped 1 row(s) of {feed} (ids 2): empty or missing 'text'" in err
+    assert f"warning: skipped 2 row(s) of {feed}: no id" in err
+    assert "skipped 3 input row(s)" in err

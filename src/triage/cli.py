@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -375,12 +376,13 @@ ExplainOption = Annotated[
     bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
 ]
 OutputOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--output",
         "-o",
         help="Write here (.jsonl, .csv, .parquet, .html) instead of stdout; it appears when the run completes, "
-        "finished chunks wait in OUT.partial/.",
+        "finished chunks wait in OUT.partial/. With --engine dask: a directory, a path or an fsspec URL.",
+        show_default=False,
     ),
 ]
 ForceOption = Annotated[
@@ -456,6 +458,7 @@ SchedulerOption = Annotated[
 
 @app.command("predict")
 def predict_command(
+    ctx: typer.Context,
     paths: PathsArgument,
     model: ModelOption = None,
     output_format: FormatOption = None,
@@ -496,18 +499,30 @@ def predict_command(
         title_column=title_column,
         keep_columns=kept,
         recurse=not no_recurse,
-        exclude=_written_by_this_run(output),
     )
     score_options = ScoreOptions(unit.value, not no_context, threshold, explain)
     if engine == Engine.dask:
         from triage.distributed import run_dask
 
+        _refuse_what_dask_does_not_use(ctx, output_format)
         if output is None:
             raise UsageError("--engine dask needs -o DIRECTORY for its Parquet partitions")
-        run_dask(paths, output, model, read_options, score_options, scheduler=scheduler, force=force, say=say)
+        run_dask(
+            paths,
+            output,
+            model,
+            read_options,
+            score_options,
+            scheduler=scheduler,
+            force=force,
+            say=(lambda message: None) if quiet else say,
+            warn=_warner(strict=False),
+        )
         return
     if scheduler is not None:
         raise UsageError("--scheduler needs --engine dask")
+    output = Path(output) if output is not None else None
+    read_options = replace(read_options, exclude=_written_by_this_run(output))
     chosen = format_for_output(output, output_format.value if output_format else None, sys.stdout.isatty())
     request = BatchRequest(
         paths,
@@ -527,6 +542,33 @@ def predict_command(
     if summary.failed_files:
         raise BadInput(
             f"{len(summary.failed_files)} file(s) could not be read to the end: {summary.failed_files[0]}"
+        )
+
+
+# Options of `triage predict` that --engine dask does not use (its output is Parquet
+# partitions of the CSV columns, read and written by the cluster): named, never ignored.
+NOT_FOR_DASK = {
+    "resume": "--resume",
+    "jobs": "--jobs",
+    "strict": "--strict",
+    "max_bytes": "--max-bytes",
+    "no_recurse": "--no-recurse",
+    "explain": "--explain",
+}
+
+
+def _refuse_what_dask_does_not_use(ctx: typer.Context, output_format) -> None:
+    given = [  # by the source's name: typer carries its own copy of click's ParameterSource
+        option
+        for name, option in NOT_FOR_DASK.items()
+        if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")
+    ]
+    if output_format is not None and output_format != OutputFormat.parquet:
+        given.append(f"--format {output_format.value}")
+    if given:
+        raise UsageError(
+            f"--engine dask does not take {', '.join(given)}: those are the local engine's options "
+            "(the cluster writes Parquet partitions of the csv columns, in its own parallelism)"
         )
 
 
