@@ -408,6 +408,10 @@ codecs.register_error(INVALID_TEXT_HANDLER, lambda error: ("\udcff", error.end))
 _INVALID_TEXT = re.compile("[\ud800-\udfff]")
 
 
+def _marked_invalid(text: str) -> bool:
+    return not text.isascii() and _INVALID_TEXT.search(text) is not None  # isascii: the cheap common case
+
+
 def _text_stream(path: Path, encoding: str | None):
     """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8;
     invalid bytes are marked (_INVALID_TEXT) for the reader to skip their row."""
@@ -462,7 +466,7 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple
         except csv.Error as exc:
             raise BadInput(f"{path}: not a readable CSV ({exc})") from None
         fields = [field.lstrip("\ufeff") for field in fields]
-        if any(map(_INVALID_TEXT.search, fields)):
+        if any(map(_marked_invalid, fields)):
             raise BadInput(f"{path}: its header is not valid {stream.encoding}; pass --encoding")
         _check_columns(path, fields, options)
         number = 0
@@ -478,7 +482,7 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple
             if values is None:
                 break
             number += 1
-            if any(map(_INVALID_TEXT.search, values)):
+            if any(map(_marked_invalid, values)):
                 warn(_undecodable(path, "row", number, stream.encoding))
                 continue
             yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
@@ -493,7 +497,7 @@ def _jsonl_records(
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
-            if _INVALID_TEXT.search(line):
+            if _marked_invalid(line):
                 warn(_undecodable(path, "line", number, stream.encoding))
                 continue
             try:
