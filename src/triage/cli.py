@@ -521,15 +521,17 @@ def predict_command(
         return
     if scheduler is not None:
         raise UsageError("--scheduler needs --engine dask")
-    output = Path(output) if output is not None else None
-    read_options = replace(read_options, exclude=_written_by_this_run(output))
-    chosen = format_for_output(output, output_format.value if output_format else None, sys.stdout.isatty())
+    output_path = Path(output) if output is not None else None
+    read_options = replace(read_options, exclude=_written_by_this_run(output_path))
+    chosen = format_for_output(
+        output_path, output_format.value if output_format else None, sys.stdout.isatty()
+    )
     request = BatchRequest(
         paths,
         read_options,
         score_options,
         chosen,
-        output,
+        output_path,
         model,
         force,
         resume,
