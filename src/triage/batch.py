@@ -30,6 +30,7 @@ from triage.io import (
     InputRecord,
     ReadOptions,
     article_record,
+    check_keep_columns,
     check_output_target,
     iter_inputs,
     paragraph_record,
@@ -470,6 +471,7 @@ def run_batch(
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)
+    check_keep_columns(request.read_options.keep_columns, model.labels)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
     muted = {"on": skip > 0}
