@@ -93,19 +93,13 @@ def build_pipeline(settings: Settings = Settings(), vectorizer=None) -> Pipeline
     ]
     if settings.char_ngrams:
         features.append(("chars", _tfidf(settings, "char_wb", settings.char_ngrams, vectorizer)))
-    return Pipeline(
-        [
-            ("features", FeatureUnion(features)),
-            (
-                "classify",
-                LogisticRegression(
-                    C=settings.C,
-                    class_weight=settings.class_weight,
-                    max_iter=3000,
-                    random_state=settings.random_state,
-                ),
-            ),
-        ]
+    return Pipeline([("features", FeatureUnion(features)), ("classify", classifier(settings, settings.C))])
+
+
+def classifier(settings: Settings, C: float) -> LogisticRegression:
+    """The logistic regression of a paragraph model."""
+    return LogisticRegression(
+        C=C, class_weight=settings.class_weight, max_iter=3000, random_state=settings.random_state
     )
 
 
