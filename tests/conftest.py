@@ -30,6 +30,12 @@ def shared_out_of_fold_cache(tmp_path_factory):
     yield from session_folder_in_environment(tmp_path_factory, "TRIAGE_OOF_CACHE", "oof")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory):
+    """The semantic model's training-row embeddings go to a session folder, never the user's cache."""
+    yield from session_folder_in_environment(tmp_path_factory, "TRIAGE_EMBEDDING_CACHE", "embeddings")
+
+
 FAST = bool(os.environ.get("TRIAGE_FAST_TESTS"))  # `make test-fast`: a tiny-settings model
 
 
