@@ -310,3 +310,28 @@ def test_train_embeds_the_rows_with_as_many_encoder_threads_as_jobs(tmp_path, mo
     train(data, tmp_path / "m.json", settings=SEMANTIC_SETTINGS, n_jobs=2)
     assert threads[0] == (2, len(PARAGRAPHS) * 6)  # every row, once, before the folds
     assert all(count == 0 for _, count in threads[1:])  # the folds and the final fit read the cache
+
+
+def test_a_semantic_model_scores_in_small_chunks():
+    from triage.batch import SEMANTIC_CHUNK_RECORDS, chunked
+    from triage.io import InputRecord
+
+    records = [InputRecord(id=str(i), text="Halvory opened a shop.") for i in range(150)]
+    assert [len(chunk) for chunk in chunked(records, semantic=True)] == [SEMANTIC_CHUNK_RECORDS] * 2 + [22]
+    assert [len(chunk) for chunk in chunked(records)] == [150]
+
+
+def test_predict_with_a_semantic_model_and_two_jobs_writes_what_one_job_writes(
+    semantic_model, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "3")  # four chunks over two worker processes
+    feed = tmp_path / "feed.jsonl"
+    texts = [text for label in PARAGRAPHS for text in PARAGRAPHS[label][:2]]
+    feed.write_text("".join(json.dumps({"id": f"p{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.jsonl"
+        command = ["predict", str(feed), "--model", str(semantic_model), "--unit", "paragraph", "-q"]
+        assert main([*command, "-o", str(out), "-j", jobs]) == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") == len(texts)

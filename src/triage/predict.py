@@ -69,6 +69,11 @@ class TriageModel:
         self.labels: list[str] = list(card["labels"])
 
     @property
+    def semantic(self) -> bool:
+        """A semantic model (`triage train --semantic`): its card names an encoder."""
+        return "encoder" in self.card
+
+    @property
     def short_sha(self) -> str:
         return self.card["model_file"]["sha256"][:12]
 
