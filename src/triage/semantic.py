@@ -11,7 +11,8 @@ allowlist in `triage.model` already allows (the TF-IDF pipeline, a logistic regr
 numbers), and the card records the encoder's package, version and the sha256 of its model
 file; a model whose encoder is not the one installed is refused (`check_encoder`).
 
-Embedding is the slow part (tens of paragraphs a second against thousands for TF-IDF), so
+Embedding is the slow part (a few paragraphs a second per core against thousands for
+TF-IDF: README, "The semantic model"), so
 the embeddings of training rows are kept on disk by text hash (`EmbeddingCache`, outside
 the repository): retraining embeds only rows it has not seen.
 """
