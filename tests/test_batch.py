@@ -181,6 +181,31 @@ def test_the_output_target_and_triages_own_outputs_are_not_read_back(predict, tm
     assert len(rows) == 2 and set(rows["id"]) == {str(folder / "a.txt")}  # nothing of first.jsonl
 
 
+def test_long_outputs_of_every_format_and_html_reports_are_not_read_back(predict, tmp_path):
+    """A record far longer than 4 KB, in every format triage writes: the next run over the
+    folder reads only the article."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    article = folder / "a.txt"
+    article.write_text(
+        LAWSUIT
+        + "".join(
+            f"In filing {number}, the sportswear maker listed another {number * 40} listings of fake "
+            "trainers that it said the marketplace left online after it had reported them.\n"
+            for number in range(1, 40)
+        )
+    )
+    for name in ("last.jsonl", "last.csv", "last.parquet", "report.html"):
+        code, _, err = predict(article, "-o", folder / name)
+        assert code == 0, err
+    first_record = (folder / "last.jsonl").read_text().splitlines()[0]
+    assert len(first_record) > 4096 and first_record.startswith('{"triage_schema": 2, ')
+    code, out, err = predict(folder, "--format", "jsonl")
+    assert code == 0, err
+    assert [record["id"] for record in jsonl_lines(out)] == [str(article)]
+    assert "warning" not in err
+
+
 # --- outputs ----------------------------------------------------------------------------------------
 def test_output_format_follows_the_suffix_and_csv_has_title_and_tag_scores(predict, tmp_path):
     import pandas as pd
@@ -205,7 +230,71 @@ def test_a_suffix_that_contradicts_format_and_a_reserved_kept_column_are_usage_e
     code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / "out.csv", "--format", "jsonl")
     assert code == 2 and "suffix says csv" in err
     code, _, err = predict(tmp_path / "a.txt", "--keep-columns", "label")
-    assert code == 2 and "already has such a field" in err
+    assert code == 2 and "--keep-columns label: the output already has a column of that name" in err
+
+
+def _output_names(predict, tmp_path) -> set[str]:
+    """Every top-level key and column that triage's outputs really carry, read back from
+    them: articles (a text file and an HTML page), paragraphs with --explain, CSV, Parquet."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("trafilatura")
+    (tmp_path / "a.txt").write_text(LAWSUIT)
+    page = "".join(f"<p>{line}</p>" for line in LAWSUIT.splitlines()[1:])
+    (tmp_path / "page.html").write_text(f"<html><body><article>{page}</article></body></html>")
+    names = set()
+    for args in (
+        [tmp_path / "a.txt", tmp_path / "page.html", "--explain"],
+        [tmp_path / "a.txt", "--unit", "paragraph", "--explain"],
+    ):
+        code, out, err = predict(*args, "--format", "jsonl")
+        assert code == 0, err
+        names |= {key for record in jsonl_lines(out) for key in record}
+    for suffix in (".csv", ".parquet"):
+        code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / f"out{suffix}")
+        assert code == 0, err
+        read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+        names |= set(read(tmp_path / f"out{suffix}").columns)
+    return names
+
+
+def test_a_kept_column_may_take_no_name_of_any_output_format(predict, tmp_path):
+    names = _output_names(predict, tmp_path)
+    assert {
+        "lines_refer_to",
+        "explanation",
+        "runner_up",
+        "paragraph",
+        "text",
+        "p_other",
+        "tag_other",
+    } <= names
+    for name in sorted(names):
+        feed = tmp_path / "feed.csv"
+        feed.write_text(
+            f"id,text,{name}\nr1,{PARAGRAPHS[0]},mine\n"
+            if name not in ("id", "text")
+            else f"id,text\nr1,{PARAGRAPHS[0]}\n"
+        )
+        code, out, err = predict(feed, "--keep-columns", name, "-o", tmp_path / f"kept-{name}.csv")
+        assert code == 2 and f"--keep-columns {name}: " in err, name
+        assert not (tmp_path / f"kept-{name}.csv").exists()
+
+
+def test_a_users_url_and_date_stay_kept_columns_in_every_format(predict, tmp_path):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"id,text,url,date\nr1,{PARAGRAPHS[0]},https://example.invalid/r1,2026-03-01\n")
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        target = tmp_path / f"out{suffix}"
+        code, _, err = predict(feed, "--keep-columns", "url,date", "-o", target)
+        assert code == 0, err
+        if suffix == ".jsonl":
+            rows = jsonl_lines(target.read_text())
+        else:
+            rows = (pd.read_csv if suffix == ".csv" else pd.read_parquet)(target).to_dict("records")
+        assert [(row["url"], str(row["date"])) for row in rows] == [
+            ("https://example.invalid/r1", "2026-03-01")
+        ]
 
 
 def test_max_bytes_limits_one_article_not_the_feed(predict, tmp_path):
@@ -613,3 +702,99 @@ def test_a_feed_with_no_readable_row_is_an_error_and_leaves_no_output(predict, t
     code, _, err = predict(feed, "-o", tmp_path / "out.jsonl")
     assert code == 3 and err.strip().splitlines()[-1] == "error: no readable input"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
+
+
+# --- the dask engine: URLs, what --force may remove, options it does not use, skipped rows ----------
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A cluster of threads in this process, so that memory:// (per process) is shared."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield cluster
+
+
+def _dask(trained, cluster, *args):
+    return main(
+        ["predict", *map(str, args), "--engine", "dask", "--scheduler", cluster.scheduler_address]
+        + ["--model", str(trained.model_path), "--unit", "paragraph"]
+    )
+
+
+@pytest.mark.parametrize(
+    "option", [["--resume"], ["--jobs", "2"], ["--strict"], ["--max-bytes", "1000"], ["--no-recurse"],
+               ["--explain"], ["--format", "csv"]],
+)  # fmt: skip
+def test_options_the_dask_engine_does_not_use_are_usage_errors_naming_them(predict, tmp_path, option):
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", [{"id": "r1", "text": PARAGRAPHS[0]}])
+    code, _, err = predict(feed, "--engine", "dask", "-o", tmp_path / "scored", *option)
+    assert code == 2 and f"--engine dask does not take {' '.join(option[:1])}" in err
+    assert not (tmp_path / "scored").exists()
+
+
+def test_the_dask_engine_reads_and_writes_fsspec_urls(trained, thread_cluster, tmp_path, monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    pd = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)  # a URL taken for a path would make a folder "memory:" here
+    memory = fsspec.filesystem("memory")
+    rows = pd.DataFrame({"id": ["p0", "p1", "p2"], "text": PARAGRAPHS[:3]})
+    with memory.open("/triage-test/in/feed.parquet", "wb") as stream:
+        rows.to_parquet(stream)
+    try:
+        assert (
+            _dask(
+                trained,
+                thread_cluster,
+                "memory://triage-test/in/feed.parquet",
+                "-o",
+                "memory://triage-test/out",
+            )
+            == 0
+        )
+        scored = pd.read_parquet("memory://triage-test/out")
+        assert sorted(scored["id"]) == ["p0", "p1", "p2"]
+        assert memory.exists("/triage-test/out/_triage_output.json")
+    finally:
+        memory.rm("/triage-test", recursive=True)
+    feed = tmp_path / "feed.parquet"
+    rows.to_parquet(feed)
+    assert _dask(trained, thread_cluster, f"file://{feed}", "-o", f"file://{tmp_path}/out") == 0
+    assert sorted(pd.read_parquet(tmp_path / "out")["id"]) == ["p0", "p1", "p2"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.parquet", "out"]
+
+
+def test_dask_force_replaces_only_a_directory_the_engine_wrote(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.parquet"
+    pd.DataFrame({"id": ["p0"], "text": PARAGRAPHS[:1]}).to_parquet(feed)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not triage's")
+    assert _dask(trained, thread_cluster, feed, "-o", theirs, "--force") == 3
+    assert "not a directory that triage --engine dask wrote" in capsys.readouterr().err
+    assert [path.name for path in theirs.iterdir()] == ["notes.txt"]
+    ours = tmp_path / "ours"
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 0
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 3  # exists, no --force
+    pd.DataFrame({"id": ["p5", "p6"], "text": PARAGRAPHS[2:4]}).to_parquet(feed)
+    assert _dask(trained, thread_cluster, feed, "-o", ours, "--force") == 0
+    assert sorted(pd.read_parquet(ours)["id"]) == ["p5", "p6"]
+
+
+def test_dask_warns_on_skipped_rows_and_never_writes_nan_ids(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rows = [
+        {"id": 1, "text": PARAGRAPHS[0]},
+        {"id": 2, "text": "  "},
+        {"id": None, "text": PARAGRAPHS[1]},
+        {"text": PARAGRAPHS[2]},
+        {"id": 0, "text": PARAGRAPHS[3]},
+    ]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    assert _dask(trained, thread_cluster, feed, "-o", tmp_path / "scored") == 0
+    err = capsys.readouterr().err
+    assert sorted(pd.read_parquet(tmp_path / "scored")["id"]) == ["0", "1"]
+    assert f"warning: skipped 1 row(s) of {feed} (ids 2): empty or missing 'text'" in err
+    assert f"warning: skipped 2 row(s) of {feed}: no id" in err
+    assert "skipped 3 input row(s)" in err

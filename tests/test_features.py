@@ -112,3 +112,20 @@ def test_pipeline_probabilities_equal_scikit_learns_own_vectorizers_on_the_label
     assert isinstance(ours.named_steps["features"].transformer_list[1][1], FastTfidfVectorizer)
     difference = np.abs(theirs.predict_proba(texts + AWKWARD) - ours.predict_proba(texts + AWKWARD))
     assert difference.max() <= 1e-9
+
+
+def test_word_ngrams_whose_integer_keys_would_overflow_fall_back_to_scikit_learn():
+    """4-grams over more than 55,108 distinct tokens need keys past 2**63 (base**4): the
+    fast path must not wrap them around but give scikit-learn's counts."""
+    tokens = [f"w{number:05d}" for number in range(56_000)]
+    corpus = [" ".join(tokens), " ".join(reversed(tokens[:1000]))]
+    theirs, ours = (
+        vectorizer(analyzer="word", ngram_range=(1, 4), min_df=1, dtype=np.float32)
+        for vectorizer in (TfidfVectorizer, FastTfidfVectorizer)
+    )
+    theirs.fit(corpus)
+    ours.fit(corpus)
+    assert len(ours.vocabulary_) > 3 * 55_108
+    texts = [" ".join(tokens[55_990:]), "w00001 w00002 w00003 w00004 unknown w55999", *AWKWARD]
+    expected, got = theirs.transform(texts), ours.transform(texts)
+    assert got.shape == expected.shape and (got != expected).nnz == 0

@@ -31,6 +31,7 @@ from triage.io import (
     InputRecord,
     ReadOptions,
     article_record,
+    check_keep_columns,
     check_output_target,
     iter_inputs,
     paragraph_record,
@@ -42,6 +43,11 @@ from triage.outputs import open_writer
 JOURNAL_SUFFIX = ".partial"
 CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
 CHUNK_CHARACTERS = 2_000_000  # ... or fewer when they are long
+# A semantic model labels a few paragraphs a second, not thousands: its chunks hold seconds
+# of work too, so that --jobs keeps every process busy on a small input, progress moves,
+# and an interrupted run keeps nearly all it did.
+SEMANTIC_CHUNK_RECORDS = 64
+SEMANTIC_CHUNK_CHARACTERS = 20_000
 
 
 @dataclass(frozen=True)
@@ -157,14 +163,18 @@ def _score_in_worker(model_path: str, model_sha: str, records: list[InputRecord]
     return score_records(_WORKER_MODELS[key], records, options)
 
 
-def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
-    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or CHUNK_RECORDS)
+def chunked(records: Iterable[InputRecord], semantic: bool = False) -> Iterator[list[InputRecord]]:
+    """Records in chunks of CHUNK_RECORDS or CHUNK_CHARACTERS (a semantic model's: smaller)."""
+    most_records, most_characters = (
+        (SEMANTIC_CHUNK_RECORDS, SEMANTIC_CHUNK_CHARACTERS) if semantic else (CHUNK_RECORDS, CHUNK_CHARACTERS)
+    )
+    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or most_records)
     chunk: list[InputRecord] = []
     characters = 0
     for record in records:
         chunk.append(record)
         characters += len(record.text)
-        if len(chunk) >= size or characters >= CHUNK_CHARACTERS:
+        if len(chunk) >= size or characters >= most_characters:
             yield chunk
             chunk, characters = [], 0
     if chunk:
@@ -545,6 +555,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     model = load_model(model_path)
+    check_keep_columns(request.read_options.keep_columns, model.labels)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
     muted = {"on": skip > 0}
@@ -585,7 +596,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     started = time.monotonic()
     try:
         for chunk, outputs, warnings in scored_chunks(
-            model, model_path, tally.cut(chunked(records)), options, request.jobs
+            model, model_path, tally.cut(chunked(records, model.semantic)), options, request.jobs
         ):
             for message in warnings:
                 warn(message)

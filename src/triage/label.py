@@ -43,7 +43,7 @@ STRATEGIES = ("margin", "entropy", "random")
 LABEL_KEYS = {str(number): label for number, label in enumerate(LABELS, start=1)}
 SKIP, UNDO, BACK, QUIT, HELP = "s", "u", "b", "q", "?"
 INTERRUPT, END_OF_INPUT = "\x03", "\x04"
-# Shown on `?`: the taxonomy's definitions in brief (../shared/taxonomy.md is the full text).
+# Shown on `?`: the taxonomy's definitions in brief (docs/taxonomy.md is the full text).
 DEFINITIONS = {
     "brand_criticism": "a brand, rights holder, industry group or commentator criticising a platform's handling of fakes",
     "platform_metrics": "a platform's own anti-counterfeiting record: its figures, programmes, alliances, technology",

@@ -9,6 +9,7 @@ be on ALLOWED_TYPES below, checked with skops before anything is built.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -27,7 +28,7 @@ from triage.errors import ModelRefused
 CARD_FORMAT = "triage-model-card/1"
 # Bumped whenever the card or the estimator changes shape: a card of another schema is
 # refused (and retrained by `triage train --if-stale`, which `make run` uses).
-CARD_SCHEMA = 4
+CARD_SCHEMA = 5
 DEFAULT_MODEL_PATH = Path("models/triage.json")
 MODEL_FILE_PATTERN = re.compile(r"^triage\.[0-9a-f]{12}\.skops$")
 
@@ -65,6 +66,11 @@ class Settings:
     review_threshold: float | None = 0.75
     # A paragraph none of whose topics reaches this probability is `other` (0: plain argmax).
     topic_floor: float = 0.4
+    # The semantic model (`triage train --semantic`, the `semantic` extra): the weight of the
+    # sentence-embedding model's probabilities beside the TF-IDF model's, and the inverse
+    # regularisation of its logistic regression. None: the TF-IDF model alone.
+    sentence_weight: float | None = None
+    sentence_C: float = 16.0
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,19 +101,13 @@ def build_pipeline(settings: Settings = Settings(), vectorizer=None) -> Pipeline
     ]
     if settings.char_ngrams:
         features.append(("chars", _tfidf(settings, "char_wb", settings.char_ngrams, vectorizer)))
-    return Pipeline(
-        [
-            ("features", FeatureUnion(features)),
-            (
-                "classify",
-                LogisticRegression(
-                    C=settings.C,
-                    class_weight=settings.class_weight,
-                    max_iter=3000,
-                    random_state=settings.random_state,
-                ),
-            ),
-        ]
+    return Pipeline([("features", FeatureUnion(features)), ("classify", classifier(settings, settings.C))])
+
+
+def classifier(settings: Settings, C: float) -> LogisticRegression:
+    """The logistic regression of a paragraph model (TF-IDF's, or the sentence model's)."""
+    return LogisticRegression(
+        C=C, class_weight=settings.class_weight, max_iter=3000, random_state=settings.random_state
     )
 
 
@@ -136,7 +136,13 @@ def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarra
     return aligned
 
 
-def fit_pipeline(settings: Settings, texts, labels) -> Pipeline:
+def fit_pipeline(settings: Settings, texts, labels):
+    """The fitted paragraph model for `settings`: the TF-IDF pipeline, or with a
+    `sentence_weight` the semantic model around it (triage.semantic)."""
+    if settings.sentence_weight is not None:
+        from triage.semantic import fit_semantic_model
+
+        return fit_semantic_model(settings, list(texts), list(labels))
     return build_pipeline(settings).fit(list(texts), list(labels))
 
 
@@ -300,7 +306,19 @@ def sha256_file(path: Path | str) -> str:
 def dumps_model(model) -> bytes:
     import skops.io as sio
 
-    return sio.dumps(model)
+    return sio.dumps(model_file_content(model))
+
+
+def model_file_content(model):
+    """What the model file holds: the model itself, except that a paragraph model which
+    brings code of another package (the semantic model's encoder) is replaced by its
+    `model_file_parts()`, types the allowlist already has; loading rebuilds it."""
+    parts = getattr(getattr(model, "paragraph_model", None), "model_file_parts", None)
+    if parts is None:
+        return model
+    stored = copy.copy(model)
+    stored.paragraph_model = parts()
+    return stored
 
 
 # --- saving: new model file, then the card (the commit point), then the old file goes ---
@@ -403,14 +421,30 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
             f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
         )
     _check_versions(card, card_path)
-    return _load_skops(data, path), card
+    if "encoder" in card:  # the semantic model: the encoder comes from the installed package
+        from triage.semantic import check_encoder, restore
+
+        check_encoder(card["encoder"], card_path)
+        return restore(_load_skops(data, path), card, card_path), card
+    estimator = _load_skops(data, path)
+    if isinstance(getattr(estimator, "paragraph_model", None), dict):
+        raise ModelRefused(
+            f"{card_path}: its model file holds a semantic model but the card names no encoder"
+        )
+    return estimator, card
 
 
 def stale_reason(card_path: Path | str) -> str | None:
     """Why the model at `card_path` must be retrained (missing, unreadable, another card
-    schema or scikit-learn minor), or None when it is current. Cheap: reads only the card."""
+    schema or scikit-learn minor, another encoder than the installed one), or None when it is
+    current. Cheap: reads only the card (and hashes a semantic model's encoder file)."""
     try:
-        _check_versions(read_card(card_path), Path(card_path))
+        card = read_card(card_path)
+        _check_versions(card, Path(card_path))
+        if "encoder" in card:
+            from triage.semantic import check_encoder
+
+            check_encoder(card["encoder"], card_path)
     except ModelRefused as exc:
         return str(exc)
     return None

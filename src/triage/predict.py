@@ -77,6 +77,11 @@ class TriageModel:
         self.topic_floor = float(card.get("settings", {}).get("topic_floor", 0.0))
 
     @property
+    def semantic(self) -> bool:
+        """A semantic model (`triage train --semantic`): its card names an encoder."""
+        return "encoder" in self.card
+
+    @property
     def short_sha(self) -> str:
         return self.card["model_file"]["sha256"][:12]
 
@@ -182,7 +187,9 @@ class TriageModel:
         """Per paragraph: `terms` for its label (as `explain`) and `runner_up`: the label it
         nearly got and the terms whose weights favour the chosen label over it most
         (contribution to the chosen label minus contribution to the runner-up)."""
-        features, classifier = (self.pipeline.named_steps[name] for name in ("features", "classify"))
+        # A semantic model's terms are those of its TF-IDF half (an embedding has no terms).
+        terms = getattr(self.pipeline, "term_model_", self.pipeline)
+        features, classifier = (terms.named_steps[name] for name in ("features", "classify"))
         matrix = features.transform([str(text) for text in texts]).tocsr()
         names = features.get_feature_names_out()
         transformers = dict(features.transformer_list)
