@@ -107,11 +107,16 @@ def test_pipeline_probabilities_equal_scikit_learns_own_vectorizers_on_the_label
     scikit-learn's TfidfVectorizer and with ours: probabilities equal within 1e-9."""
     rows = load_labeled(ROOT / "data/labeled")
     texts, labels = list(rows["text"]), list(rows["label"])
-    theirs = build_pipeline(Settings(), vectorizer=TfidfVectorizer).fit(texts, labels)
-    ours = build_pipeline(Settings()).fit(texts, labels)
-    assert isinstance(ours.named_steps["features"].transformer_list[1][1], FastTfidfVectorizer)
-    difference = np.abs(theirs.predict_proba(texts + AWKWARD) - ours.predict_proba(texts + AWKWARD))
-    assert difference.max() <= 1e-9
+    # The chosen settings, and character n-grams on too (no longer chosen, still supported).
+    for settings in (Settings(), Settings(char_ngrams=(2, 5))):
+        theirs = build_pipeline(settings, vectorizer=TfidfVectorizer).fit(texts, labels)
+        ours = build_pipeline(settings).fit(texts, labels)
+        assert all(
+            isinstance(vectorizer, FastTfidfVectorizer)
+            for _, vectorizer in ours.named_steps["features"].transformer_list
+        )
+        difference = np.abs(theirs.predict_proba(texts + AWKWARD) - ours.predict_proba(texts + AWKWARD))
+        assert difference.max() <= 1e-9
 
 
 def test_word_ngrams_whose_integer_keys_would_overflow_fall_back_to_scikit_learn():
