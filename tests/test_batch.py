@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -393,8 +394,13 @@ def test_a_truncated_gz_and_a_corrupt_parquet_are_named_while_the_other_files_go
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
+    """The installed triage in a session of its own, so a kill can reach its worker processes."""
     return subprocess.Popen(
-        [str(TRIAGE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}
+        [str(TRIAGE), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,
     )
 
 
@@ -448,21 +454,201 @@ def test_an_interrupted_run_resumes_with_every_row_exactly_once(trained, tmp_pat
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
-def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
-    feed = write_rows_jsonl(
+def test_a_second_run_on_the_same_output_is_refused_naming_the_first(capsys, trained, tmp_path):
+    """Run B (with --force, --resume or neither) would delete or append to run A's journal:
+    it is refused with one line naming A's process, and A finishes with every row."""
+    rows = [{"id": f"r{i:05d}", "text": f"{PARAGRAPHS[i % 4]} Item {i}."} for i in range(6000)]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    target = tmp_path / "out.jsonl"
+    args = ["predict", feed, "--unit", "paragraph", "--model", trained.model_path, "-o", target]
+    first = _start(args, {"TRIAGE_CHUNK_RECORDS": "50"})
+    _wait_for_parts(tmp_path / "out.jsonl.partial", 1, first)
+    for extra in (["--force"], ["--resume"], []):
+        code, _, err = run(capsys, *args, *extra)
+        assert code == 3 and err.count("\n") == 1, err
+        assert f"-o {target}: another triage process is writing it (pid {first.pid}: triage predict" in err
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()
+    assert [json.loads(line)["id"] for line in target.read_text().splitlines()] == [r["id"] for r in rows]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", "out.jsonl"]  # no lock left
+
+
+def _feed_folder(tmp_path: Path, rows: int) -> Path:
+    """Rows with an empty text every seventh (skipped with a warning), a truncated .gz file
+    early on (it fails after its first rows), and repeated articles (near-duplicates)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def text(i: int) -> str:
+        return "" if i % 7 == 3 else (LAWSUIT if i % 3 else METRICS) + f"Reported on day {i % 11}.\n"
+
+    write_rows_jsonl(folder / "a.jsonl", [{"id": f"a{i:04d}", "text": text(i)} for i in range(6)])
+    broken = gzip.compress(
+        "".join(json.dumps({"id": f"b{i}", "text": PARAGRAPHS[i % 4]}) + "\n" for i in range(40)).encode()
+    )
+    (folder / "b.jsonl.gz").write_bytes(broken[: len(broken) // 2])
+    write_rows_jsonl(folder / "c.jsonl", [{"id": f"c{i:04d}", "text": text(i)} for i in range(rows)])
+    return folder
+
+
+def _summary(err: str) -> str:
+    """The closing summary line without its timing."""
+    line = next(line for line in err.splitlines() if line.startswith("triaged "))
+    return re.sub(r" in [\d.]+s \([\d,]+/s\)|; wrote .*", "", line)
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
+    capsys, trained, tmp_path, monkeypatch, unit
+):
+    """Ctrl-C after the first chunk is committed, while -j 2 has read chunks ahead: the
+    resumed run's rows and summary are those of a run never interrupted."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "5")
+    folder = _feed_folder(tmp_path, rows=40)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
+    assert code == 3 and "1 file(s) failed" in _summary(whole_err) and "skipped 0" not in whole_err
+
+    from triage.batch import Journal
+
+    add = Journal.add
+
+    def interrupted_after_one_part(journal, *part):
+        if journal.manifest["parts"]:
+            raise KeyboardInterrupt
+        add(journal, *part)
+
+    target = tmp_path / "resumed.jsonl"
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "add", interrupted_after_one_part)
+        assert run(capsys, *args, "-o", target)[0] == 130
+    code, _, resumed_err = run(capsys, *args, "-o", target, "--resume")
+    assert code == 3
+    assert _summary(resumed_err) == _summary(whole_err)
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_sigkill_then_resume_with_jobs_2_gives_the_rows_and_summary_of_an_uninterrupted_run(
+    trained, tmp_path, unit
+):
+    """The whole run (its worker processes too) is killed while -j 2 has chunks read ahead;
+    with --unit article the near-duplicate index is rebuilt from the journal on resume."""
+    folder = _feed_folder(tmp_path, rows=3000)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    env = {"TRIAGE_CHUNK_RECORDS": "20"}
+    whole = _start([*args, "-o", tmp_path / "whole.jsonl"], env)
+    _, whole_err = whole.communicate(timeout=600)
+    assert whole.returncode == 3, whole_err.decode()  # the truncated .gz
+    target = tmp_path / "resumed.jsonl"
+    process = _start([*args, "-o", target], env)
+    _wait_for_parts(tmp_path / "resumed.jsonl.partial", 3, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    resumed = _start([*args, "-o", target, "--resume"], env)
+    _, resumed_err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 3, resumed_err.decode()
+    assert _summary(resumed_err.decode()) == _summary(whole_err.decode())
+    assert "near-duplicate" in _summary(whole_err.decode()) or unit == "paragraph"
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def _six_paragraphs(tmp_path: Path) -> Path:
+    return write_rows_jsonl(
         tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(6)]
     )
-    target = tmp_path / "out.jsonl"
+
+
+def _interrupted_at_the_rename(predict, monkeypatch, feed: Path, target: Path, *args):
+    """Ctrl-C at the last moment of a run, in chunks of 2: the target is assembled, not yet
+    renamed into place."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
     with monkeypatch.context() as patch:
         patch.setattr("triage.batch._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-        code, _, err = predict(feed, "--unit", "paragraph", "-o", target)
+        return predict(feed, "--unit", "paragraph", "-o", target, *args)
+
+
+def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
     assert code == 130 and "--resume" in err
     write_rows_jsonl(feed, [{"id": "new", "text": PARAGRAPHS[0]}] * 7)
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
     assert code == 3 and "other input files" in err
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--force")
     assert code == 0 and len(target.read_text().splitlines()) == 7
+
+
+def test_resume_refuses_a_journal_of_another_triage_schema(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    assert _interrupted_at_the_rename(predict, monkeypatch, feed, target)[0] == 130
+    manifest_path = tmp_path / "out.jsonl.partial" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["triage_schema"] -= 1  # what an older triage left behind
+    manifest_path.write_text(json.dumps(manifest))
+    code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 3 and f"triage_schema {manifest['triage_schema']}" in err and "--force" in err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_ctrl_c_while_assembling_the_target_leaves_no_temporary_file(predict, tmp_path, monkeypatch, suffix):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / f"out{suffix}"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
+    assert code == 130 and "--resume" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}.partial"]
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 0 and target.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}"]
+
+
+def test_the_parquet_target_is_flushed_to_disk_before_it_is_renamed_into_place(
+    predict, tmp_path, monkeypatch
+):
+    feed = _six_paragraphs(tmp_path)
+    synced, real_fsync = [], os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")).name)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", tmp_path / "out.parquet")
+    assert code == 0
+    assert any(name.startswith(".out.parquet.") and name.endswith(".tmp") for name in synced), synced
+
+
+def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
+    capsys, model_copy, tmp_path, monkeypatch
+):
+    """The run loads the model, then a `triage train` replaces the card before the worker
+    processes load it: the workers refuse, and no output mixes two models."""
+    import copy
+
+    import triage.predict as predict_module
+    from triage.model import save_model
+
+    load_model = predict_module.load_model
+
+    def load_then_a_train_replaces_it(path=None):
+        model = load_model(path)
+        retrained = copy.deepcopy(model.context_model)
+        retrained.context_window = 0.3
+        save_model(retrained, dict(model.card), path)
+        return model
+
+    monkeypatch.setattr(predict_module, "load_model", load_then_a_train_replaces_it)
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "3")
+    feed = write_rows_jsonl(
+        tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(12)]
+    )
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys, "predict", feed, "--unit", "paragraph", "--model", model_copy, "-o", target, "-j", "2", "-q"
+    )
+    assert code == 4 and "the model changed during this run" in err and err.count("\n") == 1
+    assert not target.exists()
 
 
 # --- beyond one machine ----------------------------------------------------------------------------------

@@ -508,3 +508,24 @@ def test_predict_on_any_unicode_string_gives_one_valid_label_and_probabilities_s
     (prediction,) = trained.model.predict_paragraphs([text])
     assert prediction.label in trained.model.labels
     assert abs(sum(prediction.probabilities.values()) - 1) < 1e-3
+
+
+# --- untrusted text: spreadsheet cells and the terminal ---------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_any_cell_survives_the_spreadsheet_round_trip_and_none_starts_like_a_formula(cell):
+    from triage.untrusted import FORMULA_LEADS, for_spreadsheet, from_spreadsheet
+
+    written = for_spreadsheet(cell)
+    assert from_spreadsheet(written) == cell
+    assert not written or written[0] not in FORMULA_LEADS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_what_reaches_the_terminal_holds_no_control_character(text):
+    import unicodedata
+
+    from triage.untrusted import for_terminal
+
+    assert not [c for c in for_terminal(text) if unicodedata.category(c) == "Cc"]

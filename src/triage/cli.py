@@ -209,7 +209,7 @@ def train_command(
     added rows (5 groups), save it.
 
     Replaces the model at --model: the new model file is written first, then the card
-    (the commit point), then the old model file is removed.
+    (the commit point); the old model file stays until the next train.
 
     Example: triage train --add mine.csv
     """
@@ -602,8 +602,9 @@ def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
     from triage.batch import journal_directory
+    from triage.locking import lock_path
 
-    return (output, journal_directory(output))
+    return (output, journal_directory(output), lock_path(output))
 
 
 @app.command("serve")
@@ -619,6 +620,22 @@ def serve_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
     ] = 5_000_000,
+    max_articles: Annotated[
+        int,
+        typer.Option("--max-articles", min=1, help="Refuse requests of more articles than this (HTTP 413)."),
+    ] = 2_000,
+    max_paragraphs: Annotated[
+        int,
+        typer.Option(
+            "--max-paragraphs", min=1, help="Refuse requests of more paragraphs than this (HTTP 413)."
+        ),
+    ] = 20_000,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.001, help="Answer 503 once a request has taken this many seconds of work."
+        ),
+    ] = 60.0,
 ) -> None:
     """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
     the html report, and POST /api/predict, which answers with predict's jsonl records
@@ -629,10 +646,11 @@ def serve_command(
     from triage.errors import UsageError
 
     try:
-        from triage.serve import serve
+        from triage.serve import RequestLimits, serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
-    serve(model, host=host, port=port, max_request_bytes=max_bytes, progress=say)
+    limits = RequestLimits(max_bytes, max_articles, max_paragraphs, timeout)
+    serve(model, host=host, port=port, limits=limits, progress=say)
 
 
 @app.command("ingest")
@@ -788,8 +806,10 @@ def label_command(
         chosen, _, queue = label.labelling_queue(
             paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
         )
+        from triage.untrusted import spreadsheet_csv
+
         frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
-        write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
+        write_output(export, spreadsheet_csv(frame), force)
         say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
         return
     summary = label.label_interactively(
@@ -866,7 +886,9 @@ def review_command(
     say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
     shown = issues.head(top)
     if output_format == ReviewFormat.csv:
-        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        from triage.untrusted import spreadsheet_csv
+
+        sys.stdout.write(spreadsheet_csv(shown))
     elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
     else:

@@ -84,8 +84,11 @@ def _skip_reason(row: dict, read_options: ReadOptions) -> str | None:
     return None
 
 
-def score_partition(partition, model_path: str, read_options: ReadOptions, score_options, labels):
-    """One partition of input rows -> its output rows (a pandas DataFrame), in a worker."""
+def score_partition(
+    partition, model_path: str, model_sha: str, read_options: ReadOptions, score_options, labels
+):
+    """One partition of input rows -> its output rows (a pandas DataFrame), in a worker that
+    refuses a model other than the run's (`model_sha`)."""
     import pandas as pd
 
     from triage.batch import _score_in_worker
@@ -105,7 +108,7 @@ def score_partition(partition, model_path: str, read_options: ReadOptions, score
                 {column: row.get(column) for column in read_options.keep_columns},
             )
         )
-    outputs, _ = _score_in_worker(model_path, records, score_options) if records else ([], [])
+    outputs, _ = _score_in_worker(model_path, model_sha, records, score_options) if records else ([], [])
     columns = flat_columns(labels, read_options.keep_columns)
     rows = [row for output in outputs for row in flat_rows(output, labels, read_options.keep_columns)]
     return _typed(pd.DataFrame(rows, columns=columns), labels)
@@ -200,7 +203,8 @@ def run_dask(
     from triage.predict import default_model_path, load_model
 
     model_path = Path(model_path) if model_path is not None else default_model_path()
-    labels = load_model(model_path).labels  # refuse a bad model here, before any cluster starts
+    model = load_model(model_path)  # refuse a bad model here, before any cluster starts
+    labels, model_sha = model.labels, model.card["model_file"]["sha256"]
     check_keep_columns(read_options.keep_columns, labels)
     fs, root = _check_output(output, force)
     frames = [_frame(path, read_options) for path in paths]
@@ -216,9 +220,10 @@ def run_dask(
                 f"{path}: no {', '.join(map(repr, missing))} column (--engine dask needs an id column)"
             )
     rows = dd.concat(frames) if len(frames) > 1 else frames[0]
-    meta = score_partition(rows._meta, str(model_path.resolve()), read_options, score_options, labels)
+    card = str(model_path.resolve())
+    meta = score_partition(rows._meta, card, model_sha, read_options, score_options, labels)
     scored = rows.map_partitions(
-        score_partition, str(model_path.resolve()), read_options, score_options, labels, meta=meta
+        score_partition, card, model_sha, read_options, score_options, labels, meta=meta
     )
     skipped_meta = skipped_rows(frames[0]._meta, read_options)
     skipped = [frame.map_partitions(skipped_rows, read_options, meta=skipped_meta) for frame in frames]

@@ -274,8 +274,9 @@ class ArticleContextModel(BaseEstimator):
 
 # --- the allowlist ----------------------------------------------------------------------
 # Every type a triage model file contains, no more (tests/test_model.py compares this list
-# with the schema of a trained file, both ways). skops refuses to build anything else; we
-# refuse the file before skops is asked if get_untrusted_types() names a type not here.
+# with the schema of a trained file, both ways). Loading refuses a file that would build
+# any other type, before skops builds anything: the types skops trusts by its own defaults
+# (every scikit-learn estimator, OrderedDict, ...) too, not only those it distrusts.
 ALLOWED_TYPES = frozenset(
     {
         "builtins.dict",
@@ -333,35 +334,44 @@ def _commit_card(card_path: Path, card: dict) -> None:
     atomic_write_text(card_path, json.dumps(card, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def _remove_stale_model_file(directory: Path, previous_name: str | None, current_name: str) -> None:
-    if previous_name and previous_name != current_name and MODEL_FILE_PATTERN.match(previous_name):
-        (directory / previous_name).unlink(missing_ok=True)
+def _remove_stale_model_file(directory: Path, stale_name: str | None, kept_names: set[str]) -> None:
+    if stale_name and stale_name not in kept_names and MODEL_FILE_PATTERN.match(stale_name):
+        (directory / stale_name).unlink(missing_ok=True)
 
 
 def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) -> dict:
-    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable."""
+    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable.
+
+    The model file the card named until now stays until the next save (the card records it
+    as `previous_model_file`): a `predict` that read the old card a moment before this save
+    still finds the file it names. The one before it goes."""
     card_path = Path(card_path)
     directory = card_path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    previous_name = _previous_model_name(card_path)
+    current_name, previous_name = _model_file_names(card_path)
     data = dumps_model(model)
     model_path = _write_model_file(directory, data)
+    kept = current_name if current_name != model_path.name else previous_name
     card = {
         **card,
         "format": CARD_FORMAT,
         "schema": CARD_SCHEMA,
         "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()},
+        "previous_model_file": kept,
     }
     _commit_card(card_path, card)
-    _remove_stale_model_file(directory, previous_name, model_path.name)
+    for stale_name in (current_name, previous_name):
+        _remove_stale_model_file(directory, stale_name, {model_path.name, kept})
     return card
 
 
-def _previous_model_name(card_path: Path) -> str | None:
+def _model_file_names(card_path: Path) -> tuple[str | None, str | None]:
+    """(the model file the card at `card_path` names, the one it kept from the save before)."""
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))["model_file"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        return card["model_file"]["name"], card.get("previous_model_file")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -402,7 +412,11 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     path = card_path.parent / name
     if not path.is_file():
         raise ModelRefused(f"{card_path}: its model file {name} is missing; {RETRAIN}")
-    if sha256_file(path) != model_file.get("sha256"):
+    try:
+        data = path.read_bytes()  # read once: these bytes are hashed, audited and loaded
+    except OSError as exc:
+        raise ModelRefused(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != model_file.get("sha256"):
         raise ModelRefused(
             f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
         )
@@ -411,8 +425,8 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
         from triage.semantic import check_encoder, restore
 
         check_encoder(card["encoder"], card_path)
-        return restore(_load_skops(path), card, card_path), card
-    estimator = _load_skops(path)
+        return restore(_load_skops(data, path), card, card_path), card
+    estimator = _load_skops(data, path)
     if isinstance(getattr(estimator, "paragraph_model", None), dict):
         raise ModelRefused(
             f"{card_path}: its model file holds a semantic model but the card names no encoder"
@@ -451,19 +465,43 @@ def _check_versions(card: dict, card_path: Path) -> None:
         )
 
 
-def _load_skops(path: Path):
+def skops_types(data: bytes) -> set[str]:
+    """Every type the skops file `data` would build ("module.Class"), read from its schema.
+
+    skops' own audit (get_untrusted_types) names only the types it does not trust by default;
+    this lists all of them, so the allowlist is the whole rule."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    nodes = [schema]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__', '?')}.{node['__class__']}")
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return found
+
+
+def _load_skops(data: bytes, path: Path):
     import skops.io as sio
 
     try:
-        untrusted = set(sio.get_untrusted_types(file=path))
+        types = skops_types(data)
+        untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # not a zip, no schema, corrupt: all mean "not a skops file"
         raise ModelRefused(f"{path} is not a readable skops file ({type(exc).__name__}); {RETRAIN}") from None
-    refused = sorted(untrusted - ALLOWED_TYPES)
+    refused = sorted((types | untrusted) - ALLOWED_TYPES)
     if refused:
         raise ModelRefused(
             f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it"
         )
     try:
-        return sio.load(path, trusted=sorted(untrusted))
+        return sio.loads(data, trusted=sorted(untrusted))
     except Exception as exc:
         raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
