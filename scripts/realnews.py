@@ -3,6 +3,7 @@
     python scripts/realnews.py add --url URL --json EXCERPT.json   # the quarantine step, one page
     python scripts/realnews.py verify                                 # every manifest row against the cache
     python scripts/realnews.py blocks --out DIR [ID ...]              # numbered blocks, for a labelling pass
+    python scripts/realnews.py overlap FILE_OR_FOLDER ...              # written text against every cached page
 
 `add` decodes the excerpt (the JSON string literal the look-up showed, saved to a file) and
 writes `<id>.txt` to the cache; when the manifest already lists the address it refuses a
@@ -86,6 +87,46 @@ def write_blocks(identifiers: list[str], out: Path) -> int:
     return 0
 
 
+def overlap(paths: list[Path]) -> int:
+    """Written texts against every cached real page (dev and test) by the corpus's own
+    near-duplicate measure, paragraph by paragraph and whole: exit 1 on any pair."""
+    from triage.corpus import near_duplicate_pairs
+
+    files = sorted(
+        f
+        for p in paths
+        for f in (p.rglob("*") if p.is_dir() else [p])
+        if f.is_file() and f.suffix in {".txt", ".csv", ".md", ".py", ".json", ".ipynb", ".html"}
+    )
+    pages = sorted(cache_dir().glob("rn_*.txt"))
+    if not files or not pages:
+        print(
+            f"error: nothing to compare ({len(files)} written files, {len(pages)} cached pages)",
+            file=sys.stderr,
+        )
+        return 2
+    page_texts = [path.read_text(encoding="utf-8") for path in pages]
+    page_blocks = [block.text for text in page_texts for block in blocks(text)]
+    written = [path.read_text(encoding="utf-8") for path in files]
+    paragraphs = [
+        (path, line)
+        for path, text in zip(files, written, strict=True)
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    found = 0
+    for i, _, score in near_duplicate_pairs(written, page_texts):
+        found += 1
+        print(f"near-duplicate of a real page: {files[i]} (containment {score:.2f})")
+    for i, _, score in near_duplicate_pairs([line for _, line in paragraphs], page_blocks):
+        found += 1
+        print(f"near-duplicate of a real paragraph: {paragraphs[i][0]} (containment {score:.2f})")
+    print(
+        f"checked {len(files)} files ({len(paragraphs)} paragraphs) against {len(pages)} cached pages: {found} near-duplicates"
+    )
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, default=MANIFEST)
@@ -96,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         "--json", type=Path, required=True, help="a file holding the excerpt's JSON string literal"
     )
     commands.add_parser("verify", help="check every cached page's sha256 against the manifest")
+    overlapping = commands.add_parser(
+        "overlap", help="written texts against every cached page (near-duplicates)"
+    )
+    overlapping.add_argument("paths", nargs="+", type=Path)
     blocking = commands.add_parser("blocks", help="write each cached page's numbered blocks for labelling")
     blocking.add_argument("--out", type=Path, required=True)
     blocking.add_argument("ids", nargs="*", help="page ids (default: every cached page)")
@@ -103,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.command == "add":
             return add(options.url, options.json, options.manifest)
+        if options.command == "overlap":
+            return overlap(options.paths)
         if options.command == "blocks":
             return write_blocks(options.ids, options.out)
         return verify(options.manifest)

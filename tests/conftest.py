@@ -11,18 +11,29 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def session_folder_in_environment(tmp_path_factory, variable: str, name: str):
+    """A session folder named in `variable` for the session, then the variable as it was."""
+    folder = tmp_path_factory.mktemp(name)
+    previous = os.environ.get(variable)
+    os.environ[variable] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = previous
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_out_of_fold_cache(tmp_path_factory):
     """Out-of-fold predictions are computed once per session and shared, the notebook's
     kernel included (it inherits the environment)."""
-    folder = tmp_path_factory.mktemp("oof")
-    previous = os.environ.get("TRIAGE_OOF_CACHE")
-    os.environ["TRIAGE_OOF_CACHE"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("TRIAGE_OOF_CACHE", None)
-    else:
-        os.environ["TRIAGE_OOF_CACHE"] = previous
+    yield from session_folder_in_environment(tmp_path_factory, "TRIAGE_OOF_CACHE", "oof")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(tmp_path_factory):
+    """The semantic model's training-row embeddings go to a session folder, never the user's cache."""
+    yield from session_folder_in_environment(tmp_path_factory, "TRIAGE_EMBEDDING_CACHE", "embeddings")
 
 
 FAST = bool(os.environ.get("TRIAGE_FAST_TESTS"))  # `make test-fast`: a tiny-settings model

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -180,6 +181,31 @@ def test_the_output_target_and_triages_own_outputs_are_not_read_back(predict, tm
     assert len(rows) == 2 and set(rows["id"]) == {str(folder / "a.txt")}  # nothing of first.jsonl
 
 
+def test_long_outputs_of_every_format_and_html_reports_are_not_read_back(predict, tmp_path):
+    """A record far longer than 4 KB, in every format triage writes: the next run over the
+    folder reads only the article."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    article = folder / "a.txt"
+    article.write_text(
+        LAWSUIT
+        + "".join(
+            f"In filing {number}, the sportswear maker listed another {number * 40} listings of fake "
+            "trainers that it said the marketplace left online after it had reported them.\n"
+            for number in range(1, 40)
+        )
+    )
+    for name in ("last.jsonl", "last.csv", "last.parquet", "report.html"):
+        code, _, err = predict(article, "-o", folder / name)
+        assert code == 0, err
+    first_record = (folder / "last.jsonl").read_text().splitlines()[0]
+    assert len(first_record) > 4096 and first_record.startswith('{"triage_schema": 2, ')
+    code, out, err = predict(folder, "--format", "jsonl")
+    assert code == 0, err
+    assert [record["id"] for record in jsonl_lines(out)] == [str(article)]
+    assert "warning" not in err
+
+
 # --- outputs ----------------------------------------------------------------------------------------
 def test_output_format_follows_the_suffix_and_csv_has_title_and_tag_scores(predict, tmp_path):
     import pandas as pd
@@ -204,7 +230,71 @@ def test_a_suffix_that_contradicts_format_and_a_reserved_kept_column_are_usage_e
     code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / "out.csv", "--format", "jsonl")
     assert code == 2 and "suffix says csv" in err
     code, _, err = predict(tmp_path / "a.txt", "--keep-columns", "label")
-    assert code == 2 and "already has such a field" in err
+    assert code == 2 and "--keep-columns label: the output already has a column of that name" in err
+
+
+def _output_names(predict, tmp_path) -> set[str]:
+    """Every top-level key and column that triage's outputs really carry, read back from
+    them: articles (a text file and an HTML page), paragraphs with --explain, CSV, Parquet."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("trafilatura")
+    (tmp_path / "a.txt").write_text(LAWSUIT)
+    page = "".join(f"<p>{line}</p>" for line in LAWSUIT.splitlines()[1:])
+    (tmp_path / "page.html").write_text(f"<html><body><article>{page}</article></body></html>")
+    names = set()
+    for args in (
+        [tmp_path / "a.txt", tmp_path / "page.html", "--explain"],
+        [tmp_path / "a.txt", "--unit", "paragraph", "--explain"],
+    ):
+        code, out, err = predict(*args, "--format", "jsonl")
+        assert code == 0, err
+        names |= {key for record in jsonl_lines(out) for key in record}
+    for suffix in (".csv", ".parquet"):
+        code, _, err = predict(tmp_path / "a.txt", "-o", tmp_path / f"out{suffix}")
+        assert code == 0, err
+        read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+        names |= set(read(tmp_path / f"out{suffix}").columns)
+    return names
+
+
+def test_a_kept_column_may_take_no_name_of_any_output_format(predict, tmp_path):
+    names = _output_names(predict, tmp_path)
+    assert {
+        "lines_refer_to",
+        "explanation",
+        "runner_up",
+        "paragraph",
+        "text",
+        "p_other",
+        "tag_other",
+    } <= names
+    for name in sorted(names):
+        feed = tmp_path / "feed.csv"
+        feed.write_text(
+            f"id,text,{name}\nr1,{PARAGRAPHS[0]},mine\n"
+            if name not in ("id", "text")
+            else f"id,text\nr1,{PARAGRAPHS[0]}\n"
+        )
+        code, out, err = predict(feed, "--keep-columns", name, "-o", tmp_path / f"kept-{name}.csv")
+        assert code == 2 and f"--keep-columns {name}: " in err, name
+        assert not (tmp_path / f"kept-{name}.csv").exists()
+
+
+def test_a_users_url_and_date_stay_kept_columns_in_every_format(predict, tmp_path):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.csv"
+    feed.write_text(f"id,text,url,date\nr1,{PARAGRAPHS[0]},https://example.invalid/r1,2026-03-01\n")
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        target = tmp_path / f"out{suffix}"
+        code, _, err = predict(feed, "--keep-columns", "url,date", "-o", target)
+        assert code == 0, err
+        if suffix == ".jsonl":
+            rows = jsonl_lines(target.read_text())
+        else:
+            rows = (pd.read_csv if suffix == ".csv" else pd.read_parquet)(target).to_dict("records")
+        assert [(row["url"], str(row["date"])) for row in rows] == [
+            ("https://example.invalid/r1", "2026-03-01")
+        ]
 
 
 def test_max_bytes_limits_one_article_not_the_feed(predict, tmp_path):
@@ -435,8 +525,13 @@ def test_a_truncated_gz_and_a_corrupt_parquet_are_named_while_the_other_files_go
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
+    """The installed triage in a session of its own, so a kill can reach its worker processes."""
     return subprocess.Popen(
-        [str(TRIAGE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env}
+        [str(TRIAGE), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,
     )
 
 
@@ -490,21 +585,203 @@ def test_an_interrupted_run_resumes_with_every_row_exactly_once(trained, tmp_pat
     assert not (tmp_path / "out.jsonl.partial").exists()
 
 
-def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
-    feed = write_rows_jsonl(
+def test_a_second_run_on_the_same_output_is_refused_naming_the_first(capsys, trained, tmp_path):
+    """Run B (with --force, --resume or neither) would delete or append to run A's journal:
+    it is refused with one line naming A's process, and A finishes with every row."""
+    rows = [{"id": f"r{i:05d}", "text": f"{PARAGRAPHS[i % 4]} Item {i}."} for i in range(6000)]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    target = tmp_path / "out.jsonl"
+    args = ["predict", feed, "--unit", "paragraph", "--model", trained.model_path, "-o", target]
+    first = _start(args, {"TRIAGE_CHUNK_RECORDS": "50"})
+    _wait_for_parts(tmp_path / "out.jsonl.partial", 1, first)
+    for extra in (["--force"], ["--resume"], []):
+        code, _, err = run(capsys, *args, *extra)
+        assert code == 3 and err.count("\n") == 1, err
+        assert f"-o {target}: another triage process is writing it (pid {first.pid}: triage predict" in err
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err.decode()
+    assert [json.loads(line)["id"] for line in target.read_text().splitlines()] == [r["id"] for r in rows]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", "out.jsonl"]  # no lock left
+
+
+def _feed_folder(tmp_path: Path, rows: int) -> Path:
+    """Rows with an empty text every seventh (skipped with a warning), a truncated .gz file
+    early on (it fails after its first rows), and repeated articles (near-duplicates)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def text(i: int) -> str:
+        return "" if i % 7 == 3 else (LAWSUIT if i % 3 else METRICS) + f"Reported on day {i % 11}.\n"
+
+    write_rows_jsonl(folder / "a.jsonl", [{"id": f"a{i:04d}", "text": text(i)} for i in range(6)])
+    broken = gzip.compress(
+        "".join(json.dumps({"id": f"b{i}", "text": PARAGRAPHS[i % 4]}) + "\n" for i in range(40)).encode()
+    )
+    (folder / "b.jsonl.gz").write_bytes(broken[: len(broken) // 2])
+    write_rows_jsonl(folder / "c.jsonl", [{"id": f"c{i:04d}", "text": text(i)} for i in range(rows)])
+    return folder
+
+
+def _summary(err: str) -> str:
+    """The closing summary line without its timing."""
+    line = next(line for line in err.splitlines() if line.startswith("triaged "))
+    return re.sub(r" in [\d.]+s \([\d,]+/s\)|; wrote .*", "", line)
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
+    capsys, trained, tmp_path, monkeypatch, unit
+):
+    """Ctrl-C after the first chunk is committed, while -j 2 has read chunks ahead: the
+    resumed run's rows and summary are those of a run never interrupted."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "5")
+    folder = _feed_folder(tmp_path, rows=40)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
+    assert code == 3 and "1 file(s) failed" in _summary(whole_err) and "skipped 0" not in whole_err
+
+    from triage.batch import Journal
+
+    add = Journal.add
+
+    def interrupted_after_one_part(journal, *part):
+        if journal.manifest["parts"]:
+            raise KeyboardInterrupt
+        add(journal, *part)
+
+    target = tmp_path / "resumed.jsonl"
+    with monkeypatch.context() as patch:
+        patch.setattr(Journal, "add", interrupted_after_one_part)
+        assert run(capsys, *args, "-o", target)[0] == 130
+    code, _, resumed_err = run(capsys, *args, "-o", target, "--resume")
+    assert code == 3
+    assert _summary(resumed_err) == _summary(whole_err)
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["paragraph", "article"])
+def test_sigkill_then_resume_with_jobs_2_gives_the_rows_and_summary_of_an_uninterrupted_run(
+    trained, tmp_path, unit
+):
+    """The whole run (its worker processes too) is killed while -j 2 has chunks read ahead;
+    with --unit article the near-duplicate index is rebuilt from the journal on resume."""
+    folder = _feed_folder(tmp_path, rows=3000)
+    args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
+    env = {"TRIAGE_CHUNK_RECORDS": "20"}
+    whole = _start([*args, "-o", tmp_path / "whole.jsonl"], env)
+    _, whole_err = whole.communicate(timeout=600)
+    assert whole.returncode == 3, whole_err.decode()  # the truncated .gz
+    target = tmp_path / "resumed.jsonl"
+    process = _start([*args, "-o", target], env)
+    _wait_for_parts(tmp_path / "resumed.jsonl.partial", 3, process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    resumed = _start([*args, "-o", target, "--resume"], env)
+    _, resumed_err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 3, resumed_err.decode()
+    assert _summary(resumed_err.decode()) == _summary(whole_err.decode())
+    assert "near-duplicate" in _summary(whole_err.decode()) or unit == "paragraph"
+    assert target.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
+def _six_paragraphs(tmp_path: Path) -> Path:
+    return write_rows_jsonl(
         tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(6)]
     )
-    target = tmp_path / "out.jsonl"
+
+
+def _interrupted_at_the_rename(predict, monkeypatch, feed: Path, target: Path, *args):
+    """Ctrl-C at the last moment of a run, in chunks of 2: the target is assembled, not yet
+    renamed into place."""
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
     with monkeypatch.context() as patch:
         patch.setattr("triage.batch._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-        code, _, err = predict(feed, "--unit", "paragraph", "-o", target)
+        return predict(feed, "--unit", "paragraph", "-o", target, *args)
+
+
+def test_resume_refuses_inputs_that_changed(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
     assert code == 130 and "--resume" in err
     write_rows_jsonl(feed, [{"id": "new", "text": PARAGRAPHS[0]}] * 7)
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
     assert code == 3 and "other input files" in err
     code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--force")
     assert code == 0 and len(target.read_text().splitlines()) == 7
+
+
+def test_resume_refuses_a_journal_of_another_triage_schema(predict, tmp_path, monkeypatch):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / "out.jsonl"
+    assert _interrupted_at_the_rename(predict, monkeypatch, feed, target)[0] == 130
+    manifest_path = tmp_path / "out.jsonl.partial" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["triage_schema"] -= 1  # what an older triage left behind
+    manifest_path.write_text(json.dumps(manifest))
+    code, _, err = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 3 and f"triage_schema {manifest['triage_schema']}" in err and "--force" in err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_ctrl_c_while_assembling_the_target_leaves_no_temporary_file(predict, tmp_path, monkeypatch, suffix):
+    feed, target = _six_paragraphs(tmp_path), tmp_path / f"out{suffix}"
+    code, _, err = _interrupted_at_the_rename(predict, monkeypatch, feed, target)
+    assert code == 130 and "--resume" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}.partial"]
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", target, "--resume")
+    assert code == 0 and target.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.jsonl", f"out{suffix}"]
+
+
+def test_the_parquet_target_is_flushed_to_disk_before_it_is_renamed_into_place(
+    predict, tmp_path, monkeypatch
+):
+    feed = _six_paragraphs(tmp_path)
+    synced, real_fsync = [], os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{descriptor}")).name)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    code, _, _ = predict(feed, "--unit", "paragraph", "-o", tmp_path / "out.parquet")
+    assert code == 0
+    assert any(name.startswith(".out.parquet.") and name.endswith(".tmp") for name in synced), synced
+
+
+def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
+    capsys, model_copy, tmp_path, monkeypatch
+):
+    """The run loads the model, then a `triage train` replaces the card before the worker
+    processes load it: the workers refuse, and no output mixes two models."""
+    import copy
+
+    import triage.predict as predict_module
+    from triage.model import save_model
+
+    load_model = predict_module.load_model
+
+    def load_then_a_train_replaces_it(path=None):
+        model = load_model(path)
+        retrained = copy.deepcopy(model.context_model)
+        retrained.context_window = 0.3
+        save_model(retrained, dict(model.card), path)
+        return model
+
+    monkeypatch.setattr(predict_module, "load_model", load_then_a_train_replaces_it)
+    # workers that load only after the change (not started alongside the run's own load)
+    monkeypatch.setattr("triage.batch.start_workers", lambda *args: None)
+    monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "3")
+    feed = write_rows_jsonl(
+        tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(12)]
+    )
+    target = tmp_path / "out.jsonl"
+    code, _, err = run(
+        capsys, "predict", feed, "--unit", "paragraph", "--model", model_copy, "-o", target, "-j", "2", "-q"
+    )
+    assert code == 4 and "the model changed during this run" in err and err.count("\n") == 1
+    assert not target.exists()
 
 
 # --- beyond one machine ----------------------------------------------------------------------------------
@@ -558,3 +835,99 @@ def test_a_feed_with_no_readable_row_is_an_error_and_leaves_no_output(predict, t
     code, _, err = predict(feed, "-o", tmp_path / "out.jsonl")
     assert code == 3 and err.strip().splitlines()[-1] == "error: no readable input"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
+
+
+# --- the dask engine: URLs, what --force may remove, options it does not use, skipped rows ----------
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A cluster of threads in this process, so that memory:// (per process) is shared."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield cluster
+
+
+def _dask(trained, cluster, *args):
+    return main(
+        ["predict", *map(str, args), "--engine", "dask", "--scheduler", cluster.scheduler_address]
+        + ["--model", str(trained.model_path), "--unit", "paragraph"]
+    )
+
+
+@pytest.mark.parametrize(
+    "option", [["--resume"], ["--jobs", "2"], ["--strict"], ["--max-bytes", "1000"], ["--no-recurse"],
+               ["--explain"], ["--format", "csv"]],
+)  # fmt: skip
+def test_options_the_dask_engine_does_not_use_are_usage_errors_naming_them(predict, tmp_path, option):
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", [{"id": "r1", "text": PARAGRAPHS[0]}])
+    code, _, err = predict(feed, "--engine", "dask", "-o", tmp_path / "scored", *option)
+    assert code == 2 and f"--engine dask does not take {' '.join(option[:1])}" in err
+    assert not (tmp_path / "scored").exists()
+
+
+def test_the_dask_engine_reads_and_writes_fsspec_urls(trained, thread_cluster, tmp_path, monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    pd = pytest.importorskip("pandas")
+    monkeypatch.chdir(tmp_path)  # a URL taken for a path would make a folder "memory:" here
+    memory = fsspec.filesystem("memory")
+    rows = pd.DataFrame({"id": ["p0", "p1", "p2"], "text": PARAGRAPHS[:3]})
+    with memory.open("/triage-test/in/feed.parquet", "wb") as stream:
+        rows.to_parquet(stream)
+    try:
+        assert (
+            _dask(
+                trained,
+                thread_cluster,
+                "memory://triage-test/in/feed.parquet",
+                "-o",
+                "memory://triage-test/out",
+            )
+            == 0
+        )
+        scored = pd.read_parquet("memory://triage-test/out")
+        assert sorted(scored["id"]) == ["p0", "p1", "p2"]
+        assert memory.exists("/triage-test/out/_triage_output.json")
+    finally:
+        memory.rm("/triage-test", recursive=True)
+    feed = tmp_path / "feed.parquet"
+    rows.to_parquet(feed)
+    assert _dask(trained, thread_cluster, f"file://{feed}", "-o", f"file://{tmp_path}/out") == 0
+    assert sorted(pd.read_parquet(tmp_path / "out")["id"]) == ["p0", "p1", "p2"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["feed.parquet", "out"]
+
+
+def test_dask_force_replaces_only_a_directory_the_engine_wrote(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    feed = tmp_path / "feed.parquet"
+    pd.DataFrame({"id": ["p0"], "text": PARAGRAPHS[:1]}).to_parquet(feed)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not triage's")
+    assert _dask(trained, thread_cluster, feed, "-o", theirs, "--force") == 3
+    assert "not a directory that triage --engine dask wrote" in capsys.readouterr().err
+    assert [path.name for path in theirs.iterdir()] == ["notes.txt"]
+    ours = tmp_path / "ours"
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 0
+    assert _dask(trained, thread_cluster, feed, "-o", ours) == 3  # exists, no --force
+    pd.DataFrame({"id": ["p5", "p6"], "text": PARAGRAPHS[2:4]}).to_parquet(feed)
+    assert _dask(trained, thread_cluster, feed, "-o", ours, "--force") == 0
+    assert sorted(pd.read_parquet(ours)["id"]) == ["p5", "p6"]
+
+
+def test_dask_warns_on_skipped_rows_and_never_writes_nan_ids(trained, thread_cluster, tmp_path, capsys):
+    pd = pytest.importorskip("pandas")
+    rows = [
+        {"id": 1, "text": PARAGRAPHS[0]},
+        {"id": 2, "text": "  "},
+        {"id": None, "text": PARAGRAPHS[1]},
+        {"text": PARAGRAPHS[2]},
+        {"id": 0, "text": PARAGRAPHS[3]},
+    ]
+    feed = write_rows_jsonl(tmp_path / "feed.jsonl", rows)
+    assert _dask(trained, thread_cluster, feed, "-o", tmp_path / "scored") == 0
+    err = capsys.readouterr().err
+    assert sorted(pd.read_parquet(tmp_path / "scored")["id"]) == ["0", "1"]
+    assert f"warning: skipped 1 row(s) of {feed} (ids 2): empty or missing 'text'" in err
+    assert f"warning: skipped 2 row(s) of {feed}: no id" in err
+    assert "skipped 3 input row(s)" in err

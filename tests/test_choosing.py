@@ -14,7 +14,11 @@ from triage.choosing import DevPredictions, cross_fit, dev_pages, paired_differe
 from triage.realnews_scoring import ArticleCounts, figures, score_pages
 
 ROOT = Path(__file__).resolve().parents[1]
-CHOOSING_CODE = [ROOT / "src/triage/choosing.py", ROOT / "scripts/choose_realnews.py"]
+CHOOSING_CODE = [
+    ROOT / "src/triage/choosing.py",
+    ROOT / "scripts/choose_realnews.py",
+    ROOT / "scripts/semantic_realnews.py",
+]
 
 
 def _article(identifier: str, gold: list[str], predicted: list[str]) -> ArticleCounts:

@@ -204,6 +204,27 @@ def test_debug_shows_the_traceback(capsys):
         main(["--debug", "predict", "missing.txt"])
 
 
+def test_the_hint_after_an_unexpected_error_is_a_command_that_shows_the_traceback(
+    capsys, tmp_path, monkeypatch
+):
+    import shlex
+
+    article = tmp_path / "an article.txt"
+    article.write_text("A court fined the seller of fake watches.\n", encoding="utf-8")
+
+    def broken_ingest(text):
+        raise RuntimeError("a bug in ingestion")
+
+    monkeypatch.setattr("triage.ingestion.ingest", broken_ingest)
+    code, _, err = run(capsys, "ingest", article)
+    assert code == 1 and err.startswith("error: unexpected RuntimeError: a bug in ingestion")
+    hint = err.split("for the traceback: ", 1)[1].rstrip().removesuffix(")")
+    words = shlex.split(hint)
+    assert words[0] == "triage" and words[1:] == ["--debug", "ingest", str(article)]
+    with pytest.raises(RuntimeError, match="a bug in ingestion"):
+        main(words[1:])
+
+
 # --- ingest, validate, evaluate, train -----------------------------------------------------------
 def test_ingest_shows_paragraphs_with_line_spans_and_dropped_lines_with_rules(capsys):
     code, out, _ = run(capsys, "ingest", ROOT / "data/raw/003_95466451ce915636.txt", "--show-dropped")

@@ -107,8 +107,30 @@ def test_pipeline_probabilities_equal_scikit_learns_own_vectorizers_on_the_label
     scikit-learn's TfidfVectorizer and with ours: probabilities equal within 1e-9."""
     rows = load_labeled(ROOT / "data/labeled")
     texts, labels = list(rows["text"]), list(rows["label"])
-    theirs = build_pipeline(Settings(), vectorizer=TfidfVectorizer).fit(texts, labels)
-    ours = build_pipeline(Settings()).fit(texts, labels)
-    assert isinstance(ours.named_steps["features"].transformer_list[1][1], FastTfidfVectorizer)
-    difference = np.abs(theirs.predict_proba(texts + AWKWARD) - ours.predict_proba(texts + AWKWARD))
-    assert difference.max() <= 1e-9
+    # The chosen settings, and character n-grams on too (no longer chosen, still supported).
+    for settings in (Settings(), Settings(char_ngrams=(2, 5))):
+        theirs = build_pipeline(settings, vectorizer=TfidfVectorizer).fit(texts, labels)
+        ours = build_pipeline(settings).fit(texts, labels)
+        assert all(
+            isinstance(vectorizer, FastTfidfVectorizer)
+            for _, vectorizer in ours.named_steps["features"].transformer_list
+        )
+        difference = np.abs(theirs.predict_proba(texts + AWKWARD) - ours.predict_proba(texts + AWKWARD))
+        assert difference.max() <= 1e-9
+
+
+def test_word_ngrams_whose_integer_keys_would_overflow_fall_back_to_scikit_learn():
+    """4-grams over more than 55,108 distinct tokens need keys past 2**63 (base**4): the
+    fast path must not wrap them around but give scikit-learn's counts."""
+    tokens = [f"w{number:05d}" for number in range(56_000)]
+    corpus = [" ".join(tokens), " ".join(reversed(tokens[:1000]))]
+    theirs, ours = (
+        vectorizer(analyzer="word", ngram_range=(1, 4), min_df=1, dtype=np.float32)
+        for vectorizer in (TfidfVectorizer, FastTfidfVectorizer)
+    )
+    theirs.fit(corpus)
+    ours.fit(corpus)
+    assert len(ours.vocabulary_) > 3 * 55_108
+    texts = [" ".join(tokens[55_990:]), "w00001 w00002 w00003 w00004 unknown w55999", *AWKWARD]
+    expected, got = theirs.transform(texts), ours.transform(texts)
+    assert got.shape == expected.shape and (got != expected).nnz == 0

@@ -513,7 +513,7 @@ def test_seed_ingestion_matches_the_hand_marked_gold():
         ("No Comments", rules.COMMENT_WIDGET),
         ("2 CommentsPrint E-mail", rules.COMMENT_WIDGET),
         ("Leave a Reply", rules.COMMENT_WIDGET),
-        ("Your email address will not be published. Required fields are marked *", rules.COMMENT_WIDGET),
+        ("Your email will not be shown to other readers.", rules.COMMENT_WIDGET),
         ("Hide Ad", rules.INTERFACE_TEXT),
         ("Open in App", rules.INTERFACE_TEXT),
         ("Please enter a valid email address.", rules.INTERFACE_TEXT),

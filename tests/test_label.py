@@ -10,15 +10,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from triage.cli import main
 from triage.corpus import COLUMNS, LABELS, load_labeled
 from triage.io import InputRecord
 from triage.label import (
+    LABEL_KEYS,
     LabelFile,
     LabelSession,
     build_queue,
     import_labels,
+    label_interactively,
     read_label_file,
     uncertainty_scores,
 )
@@ -140,6 +144,61 @@ def test_back_returns_to_the_previous_paragraph_and_a_new_key_replaces_its_answe
     assert list(rows["label"]) == ["regulatory_listing"]
 
 
+# Key sequences beyond the happy path: {queue position: label key} the file must hold after them.
+KEY_SEQUENCES = [
+    (("1", "b", "2", "u", "u", "q"), {}),  # a replaced answer is undone once, then nothing is left
+    (("1", "2", "b", "3", "u", "u", "q"), {}),
+    (("1", "2", "b", "b", "4", "u", "q"), {1: "2"}),  # the replaced answer was the newest: it goes first
+    (("u", "b", "1", "q"), {0: "1"}),  # undo and back with nothing before them
+    (("s", "u", "1", "q"), {1: "1"}),
+    (("1", "u", "u", "2", "q"), {0: "2"}),
+    (("1", "2", "3", "4", "b", "6", "5"), {0: "1", 1: "2", 2: "3", 3: "6", 4: "5"}),  # the queue ends
+    (("1", "2", "3", "4", "u", "u", "q"), {0: "1", 1: "2"}),
+    (("1", "b", "b", "b", "u", "u", "2", "q"), {0: "2"}),
+]
+
+
+@pytest.mark.parametrize("pressed, expected", KEY_SEQUENCES, ids=[" ".join(k) for k, _ in KEY_SEQUENCES])
+def test_key_sequences_leave_exactly_the_standing_answers_in_the_file(model, tmp_path, pressed, expected):
+    path = tmp_path / "mine.csv"
+    queue = queue_for(model)
+    summary, _, _ = session(model, path, *pressed)
+    rows = read_label_file(path)
+    held = dict(zip(rows["paragraph"].astype(int), rows["label"], strict=True))
+    assert held == {queue[position].paragraph: LABEL_KEYS[key] for position, key in expected.items()}
+    assert summary.labelled == len(expected)
+
+
+def test_answer_back_answer_undo_undo_says_there_is_nothing_left_to_undo(model, tmp_path):
+    _, out, _ = session(model, tmp_path / "mine.csv", "1", "b", "2", "u", "u", "q")
+    assert "undone: platform_metrics removed" in out and "nothing to undo" in out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pressed=st.lists(st.sampled_from(["1", "2", "6", "s", "u", "b", "?", "x"]), max_size=14))
+def test_any_key_sequence_keeps_the_file_equal_to_the_answers_on_screen(model, tmp_path_factory, pressed):
+    path = tmp_path_factory.mktemp("keys") / "mine.csv"
+    label_file = LabelFile(path, annotator="ana", model_sha=model.short_sha, strategy="margin")
+    queue = queue_for(model)
+    active = LabelSession(queue, label_file, keys(*pressed, "q"), io.StringIO())
+    active.run()
+    rows = read_label_file(path)  # what is on disk, not what the session holds
+    held = dict(zip(rows["paragraph"].astype(int), rows["label"], strict=True))
+    assert held == {queue[position].paragraph: label for position, label in active.answers.items()}
+
+
+def test_source_file_is_the_file_a_row_came_from_not_its_id(capsys, trained, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text('id,text\nstory-7,"' + ARTICLE.replace('"', "") + '"\n', encoding="utf-8")
+    queue = tmp_path / "queue.csv"
+    code, _, err = run(
+        capsys, "label", feed, "--data", tmp_path / "m.csv", "--model", trained.model_path, "--export", queue
+    )
+    assert code == 0, err
+    rows = pd.read_csv(queue, dtype=str, keep_default_na=False)
+    assert set(rows["article_id"]) == {"story-7"} and set(rows["source_file"]) == {str(feed)}
+
+
 def test_skip_leaves_a_paragraph_for_the_next_run_and_the_queue_can_finish(model, tmp_path):
     path = tmp_path / "mine.csv"
     summary, out, _ = session(model, path, "s", "1", "2", "3", "4")
@@ -210,6 +269,55 @@ def test_export_then_import_round_trip_merges_the_filled_in_rows(capsys, trained
     assert dict(zip(merged["paragraph"].astype(str), merged["label"], strict=True)) == answers
     code, _, err = run(capsys, "label", "--import", queue_path, "--data", data, "--annotator", "ana")
     assert code == 0 and "merged 0 rows" in err and "2 already there" in err
+
+
+# Paragraphs written for this test, each starting like a spreadsheet formula (or with a quote).
+FORMULA_LIKE = {
+    "f1": '=HYPERLINK("http://example.invalid","Click") said the brand, which accused the marketplace of ignoring fake handbags.',
+    "f2": "+44 was the dialling code the seller gave before the court froze his accounts over counterfeit watches.",
+    "f3": "-5% was how far the platform said fake listings fell after it removed two million of them last year.",
+    "f4": "@marketplace was tagged by the brand in a post criticising its slow takedowns of copied trainers.",
+    "f5": "'Quoted' was how the trade office described the platform on its notorious markets list this year.",
+}
+
+
+def test_export_neutralises_formula_cells_and_import_restores_text_and_sha1(capsys, trained, tmp_path):
+    from triage.corpus import text_sha1
+
+    feed, queue_path, data = tmp_path / "feed.csv", tmp_path / "queue.csv", tmp_path / "mine.csv"
+    pd.DataFrame({"id": list(FORMULA_LIKE), "text": list(FORMULA_LIKE.values())}).to_csv(feed, index=False)
+    code, _, err = run(
+        capsys, "label", feed, "--data", data, "--model", trained.model_path, "--export", queue_path
+    )
+    assert code == 0, err
+    with queue_path.open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert {row["text"] for row in rows} == {"'" + text for text in FORMULA_LIKE.values()}
+    assert not [value for row in rows for value in row.values() if value[:1] in ("=", "+", "@")]
+    for row in rows:
+        row["label"] = "other"
+    _write_rows(queue_path, rows)
+    code, _, err = run(capsys, "label", "--import", queue_path, "--data", data, "--annotator", "ana")
+    assert code == 0 and "merged 5 rows" in err, err
+    merged = read_label_file(data)
+    assert dict(zip(merged["article_id"], merged["text"], strict=True)) == FORMULA_LIKE
+    assert list(merged["text_sha1"]) == [text_sha1(text) for text in merged["text"]]
+
+
+def test_the_label_screen_prints_no_control_or_escape_characters(model, tmp_path):
+    hostile = replace(
+        queue_for(model)[0],
+        article_id="story\x1b]0;renamed window\x07",
+        title="A \x1b[1mbold\x1b[0m headline",
+        text="The court \x1b[2J\x1b[Hruled\r against the seller\x00 of fakes.",
+        terms=("court\x1b[31m",),
+    )
+    label_file = LabelFile(tmp_path / "mine.csv", annotator="ana")
+    out = io.StringIO()
+    LabelSession([hostile], label_file, keys("q"), out).run()
+    shown = out.getvalue()
+    assert not [c for c in shown if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160], repr(shown)
+    assert ">> The court ruled  against the seller of fakes." in shown and "A bold headline" in shown
 
 
 def test_import_with_one_bad_row_names_it_and_merges_nothing(capsys, tmp_path):
@@ -298,6 +406,56 @@ def test_the_terminal_loop_end_to_end_label_undo_quit_resume_and_ctrl_c(trained,
     child.close()
     assert child.exitstatus == 130
     assert load_labeled(data)["label"].tolist() == ["legal_action", "other"]
+
+
+def test_while_a_label_session_is_open_other_writers_of_its_file_are_refused(
+    capsys, trained, article_path, tmp_path
+):
+    """Two writers of one labelled file would each rewrite it without the other's rows: the
+    open session holds it, an import, a second session and `review --apply` are refused
+    naming its process, and once it ends they work."""
+    import re
+    import sys
+
+    from triage.errors import BadInput
+
+    pexpect = pytest.importorskip("pexpect")
+    data = tmp_path / "mine.csv"
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("id,text,label\nn1,A new paragraph on store openings.,market_expansion\n")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("article_id,paragraph,decision,new_label\nn1,0,keep,\n")
+    arguments = ["label", str(article_path), "--data", str(data), "--model", str(trained.model_path)]
+    session = pexpect.spawn(
+        str(Path(sys.executable).with_name("triage")), arguments, encoding="utf-8", timeout=90
+    )
+    session.expect("q quit")
+    session.send("3")
+    session.expect("saved legal_action")
+    session.expect("q quit")
+    holder = f"another triage process is writing it (pid {session.pid}: triage label"
+    for command in (
+        ["label", "--import", sheet, "--data", data],
+        ["review", "--apply", decisions, "--data", data],
+    ):
+        code, _, err = run(capsys, *command)
+        assert code == 3 and f"--data {data}: {holder}" in err and err.count("\n") == 1, err
+    with pytest.raises(BadInput, match=re.escape(holder)):  # a second session, before it asks anything
+        label_interactively(
+            [str(article_path)],
+            data,
+            annotator="bo",
+            read_key=keys("1"),
+            out=io.StringIO(),
+            model_path=trained.model_path,
+        )
+    session.send("q")
+    session.expect(pexpect.EOF)
+    session.close()
+    code, _, err = run(capsys, "label", "--import", sheet, "--data", data)
+    assert code == 0 and "merged 1 rows" in err
+    assert sorted(load_labeled(data)["label"]) == ["legal_action", "market_expansion"]
+    assert not list(tmp_path.glob(".*.lock"))  # the lock file goes with its writer
 
 
 def test_a_blind_export_leaves_out_what_the_model_thinks(capsys, trained, article_path, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import triage.model as model_module
 from triage.corpus import LABELS
 from triage.errors import ModelRefused
-from triage.model import ALLOWED_TYPES, ArticleContextModel, Settings, dumps_model, fit_pipeline, save_model
+from triage.model import ALLOWED_TYPES, ArticleContextModel, Settings, fit_pipeline, save_model
 from triage.predict import load_model
 
 TEXTS = [
@@ -70,11 +70,28 @@ def test_model_file_name_is_content_addressed(tmp_path):
     assert card["model_file"]["name"] == f"triage.{hashlib.sha256(data).hexdigest()[:12]}.skops"
 
 
-def test_every_type_in_a_trained_model_is_on_the_allowlist(trained):
-    import skops.io as sio
+def _types_in_skops_file(data: bytes) -> set[str]:
+    """Every type a skops file would build, from its schema (not only those skops distrusts)."""
+    import io
+    import zipfile
 
-    untrusted = set(sio.get_untrusted_types(data=dumps_model(trained.model.context_model)))
-    assert untrusted <= ALLOWED_TYPES
+    found, nodes = set(), [json.loads(zipfile.ZipFile(io.BytesIO(data)).read("schema.json"))]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if "__module__" in node and "__class__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return found
+
+
+def test_the_allowlist_is_exactly_the_types_a_trained_model_file_holds(trained):
+    """The whole list, both ways: a type the file builds that the list lacks, or an entry no
+    model needs any more, fails."""
+    data = (trained.model_path.parent / trained.card["model_file"]["name"]).read_bytes()
+    assert _types_in_skops_file(data) == ALLOWED_TYPES
 
 
 def test_card_records_what_the_issue_asks_for(trained):
@@ -108,6 +125,7 @@ def test_a_skops_file_carrying_os_system_is_refused_before_anything_is_built(tmp
     card = _forge_card(tmp_path, payload, "triage.000000000000.skops")
     built = []
     monkeypatch.setattr(sio, "load", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: built.append(1))
     with pytest.raises(ModelRefused, match="outside the allowlist: posix.system"):
         load_model(card)
     assert built == []
@@ -121,6 +139,55 @@ def test_a_skops_file_carrying_builtins_eval_is_refused(tmp_path):
     card = _forge_card(tmp_path, sio.dumps([builtins.eval]), "triage.000000000000.skops")
     with pytest.raises(ModelRefused, match="builtins.eval"):
         load_model(card)
+
+
+@pytest.mark.parametrize(
+    "extra, type_name",
+    [
+        (lambda: __import__("sklearn.preprocessing").preprocessing.StandardScaler(), "StandardScaler"),
+        (lambda: __import__("collections").OrderedDict(a=1), "collections.OrderedDict"),
+    ],
+    ids=["scikit-learn estimator", "OrderedDict"],
+)
+def test_a_file_with_a_valid_sha_and_one_type_skops_trusts_but_the_list_lacks_is_refused(
+    trained, tmp_path, monkeypatch, extra, type_name
+):
+    """skops trusts these by default; the allowlist is the whole rule, so they are refused."""
+    import copy
+
+    import skops.io as sio
+
+    estimator = copy.deepcopy(trained.model.context_model)
+    estimator.extra_ = extra()
+    payload = model_module.dumps_model(estimator)
+    assert not set(sio.get_untrusted_types(data=payload)) - ALLOWED_TYPES  # skops alone would load it
+    card = _forge_card(tmp_path, payload, "triage.000000000000.skops")
+    built = []
+    monkeypatch.setattr(sio, "loads", lambda *a, **k: built.append(1))
+    with pytest.raises(ModelRefused, match=f"outside the allowlist: .*{type_name}"):
+        load_model(card)
+    assert built == []
+
+
+def test_loading_reads_the_model_file_once(model_copy, monkeypatch):
+    """Hashed, audited and loaded from the same bytes: a file swapped between the checks and
+    the load cannot be what is built."""
+    import builtins
+    import io
+
+    name = json.loads(model_copy.read_text())["model_file"]["name"]
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith(name):
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    assert load_model(model_copy).labels == list(LABELS)
+    assert len(opened) == 1
 
 
 class _Payload:
@@ -207,13 +274,38 @@ def test_disk_full_while_writing_the_model_file_keeps_the_old_files_intact(tmp_p
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
 
 
-def test_replacing_a_model_removes_the_old_model_file(tmp_path):
-    first = save_model(_tiny_model(), _card(), tmp_path / "triage.json")
-    second = save_model(
-        _tiny_model("Another text about a customs seizure."), _card(), tmp_path / "triage.json"
-    )
-    assert first["model_file"]["name"] != second["model_file"]["name"]
-    assert sorted(p.name for p in tmp_path.glob("*.skops")) == [second["model_file"]["name"]]
+def test_a_predict_that_read_the_card_just_before_a_train_still_loads_its_model(tmp_path, monkeypatch):
+    card_path = tmp_path / "triage.json"
+    first = save_model(_tiny_model(), _card(), card_path)
+    read_card = model_module.read_card
+
+    def read_then_a_train_replaces_the_model(path):
+        card = read_card(path)
+        save_model(_tiny_model("Another text about a customs seizure."), _card(), card_path)
+        return card
+
+    monkeypatch.setattr(model_module, "read_card", read_then_a_train_replaces_the_model)
+    loaded = load_model(card_path)
+    assert loaded.card["model_file"] == first["model_file"]
+    assert loaded.predict_paragraphs(["The court granted an injunction."])[0].label in LABELS
+
+
+def test_a_train_keeps_the_previous_model_file_until_the_next_train(tmp_path, monkeypatch):
+    card_path = tmp_path / "triage.json"
+    names = [
+        save_model(_tiny_model(text), _card(), card_path)["model_file"]["name"]
+        for text in ("", "Another text about a customs seizure.")
+    ]
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names)
+    third = _tiny_model("A third text on a raid.")
+    names.append(save_model(third, _card(), card_path)["model_file"]["name"])
+    assert len(set(names)) == 3
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names[1:])
+    assert json.loads(card_path.read_text())["previous_model_file"] == names[1]
+    # saving the same bytes again keeps the file before them, not a second copy of themselves
+    monkeypatch.setattr(model_module, "dumps_model", lambda model: (tmp_path / names[2]).read_bytes())
+    assert save_model(third, _card(), card_path)["model_file"]["name"] == names[2]
+    assert sorted(p.name for p in tmp_path.glob("*.skops")) == sorted(names[1:])
 
 
 def test_a_card_of_another_schema_is_refused_with_a_retrain_message(tmp_path):

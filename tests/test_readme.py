@@ -42,6 +42,26 @@ def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     assert "make test" in (ROOT / ".ci/run").read_text()
 
 
+def test_the_taxonomy_is_in_the_repository_verbatim_at_the_version_the_labels_were_made_under():
+    from triage.corpus import TAXONOMY_VERSION
+
+    taxonomy = (ROOT / "docs/taxonomy.md").read_text(encoding="utf-8")
+    given = ROOT.parent / "shared/taxonomy.md"  # where the users' copy lives beside a checkout
+    if given.exists():
+        assert taxonomy == given.read_text(encoding="utf-8")
+    version = re.search(r"^Version: (\S+)", taxonomy, re.M).group(1)
+    assert version == TAXONOMY_VERSION
+    guide = (ROOT / "data/labeled/README.md").read_text(encoding="utf-8")
+    assert f"**Version: {version}**" in guide.split("\n", 3)[2]
+    assert "](docs/taxonomy.md)" in README and "../shared/taxonomy.md" not in README
+
+
+def test_the_readme_says_who_wrote_the_data_in_the_projects_terms():
+    data = README.split("\n## Data", 1)[1].split("\n## ", 1)[0]
+    assert "written for this project by separate authors" in data
+    assert "session" not in README.lower()
+
+
 def test_the_exit_code_table_matches_the_exception_classes():
     table = {}
     for code, last_column in re.findall(r"^\| (\d) \|.*\|([^|]*)\|$", README, re.M):

@@ -362,3 +362,47 @@ def test_held_out_check_passes_on_every_folder_written_after_reading_real_pages(
     ]
     result = subprocess.run([sys.executable, str(HELDOUT_CHECK), *texts], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_analysts_model_is_not_measured_by_the_logged_test_figures(trained):
+    """A model trained with `--add` is another model: the log's figures never describe it."""
+    from triage.training import realnews_test_figures
+
+    card = json.loads(json.dumps(trained.card))
+    added = {"path": "/home/ana/mine.csv", "sha256": "ab" * 32, "rows": 30}
+    card["training"]["added"] = [added]
+    assert realnews_test_figures(card, ROOT / "data/labeled") == {"note": "not measured for this model"}
+
+
+def test_evaluate_says_whether_the_real_news_test_figures_describe_this_model(model_copy, capsys):
+    card = json.loads(model_copy.read_text())
+    card["realnews_test"] = {"note": "not measured for this model"}
+    model_copy.write_text(json.dumps(card))
+    code, out, _ = run(capsys, "evaluate", "--split", "ood", "--model", model_copy)
+    assert code == 0 and "real news test: not measured for this model" in out
+
+
+# --- with the real cache (TRIAGE_REALNEWS=1 only, so every machine takes the same path) -------
+REAL_CACHE = pytest.mark.skipif(
+    os.environ.get("TRIAGE_REALNEWS") != "1", reason="needs the real-news cache: set TRIAGE_REALNEWS=1"
+)
+
+
+@REAL_CACHE
+def test_the_real_cache_matches_every_hash_of_the_manifest():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/realnews.py"), "verify"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@REAL_CACHE
+def test_no_written_text_nearly_duplicates_a_real_page():
+    written = [ROOT / "data/realistic/raw", ROOT / "data/authored/raw", ROOT / "tests", ROOT / "docs"]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/realnews.py"), "overlap", *map(str, written)],
+        capture_output=True,
+        text=True,
+    )
+    new = [line for line in result.stdout.splitlines() if "realistic-r10-" in line or "tests/" in line]
+    assert not new, new

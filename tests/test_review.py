@@ -4,6 +4,7 @@ project rows with one label flipped by the test; nothing here writes the project
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -124,6 +125,52 @@ def test_apply_relabels_and_keeps_with_provenance_and_a_log(capsys, trained, sma
     assert log[log["decision"] == "relabel"][["old_label", "new_label"]].values.tolist() == [
         [FLIPPED_TO, "legal_action"]
     ]
+
+
+def test_review_csv_neutralises_formula_cells_and_apply_reads_them_back(
+    capsys, trained, small_folder, tmp_path
+):
+    """A row whose id and text start like spreadsheet formulas: the CSV holds them with a
+    leading ', and --apply finds the row by its real id and text sha1."""
+    folder, flipped = small_folder
+    table = pd.read_csv(folder / "independent.csv", dtype=str, keep_default_na=False)
+    row = table["article_id"] == flipped
+    text = "=" + table.loc[row, "text"].iloc[0]
+    table.loc[row, ["article_id", "text", "text_sha1"]] = ["@" + flipped, text, text_sha1(text)]
+    table.to_csv(folder / "independent.csv", index=False)
+    out = review_output(capsys, trained, folder, "--format", "csv", "--top", "1")
+    (shown,) = list(csv.DictReader(io.StringIO(out)))
+    assert shown["article_id"] == "'@" + flipped and shown["text"] == "'" + text
+    shown.update(decision="relabel", new_label="legal_action")
+    sheet = tmp_path / "decisions.csv"
+    pd.DataFrame([shown]).to_csv(sheet, index=False)
+    code, _, err = run(capsys, "review", "--data", folder, "--apply", sheet, "--annotator", "rev")
+    assert code == 0 and "recorded 1 relabelled" in err, err
+    after = pd.read_csv(folder / "independent.csv", dtype=str, keep_default_na=False)
+    (changed,) = after[after["article_id"] == "@" + flipped].to_dict("records")
+    assert changed["label"] == "legal_action" and changed["text"] == text
+
+
+def test_the_review_table_prints_no_escape_sequences_from_the_text():
+    from triage.review import render_review_table
+
+    issues = pd.DataFrame(
+        [
+            {
+                "rank": 1,
+                "article_id": "id\x1b]0;owned\x07",
+                "paragraph": 0,
+                "given_label": "other",
+                "p_given": 0.1,
+                "model_label": "legal_action",
+                "p_model": 0.9,
+                "text": "The court \x1b[2J\x1b[31mruled\x1b[0m against the seller.\x08\x08",
+            }
+        ]
+    )
+    shown = render_review_table(issues)
+    assert "\x1b" not in shown and "\x08" not in shown and "\x07" not in shown
+    assert "The court ruled against the seller." in shown
 
 
 def test_apply_with_one_bad_row_names_it_and_changes_nothing(capsys, small_folder, tmp_path):

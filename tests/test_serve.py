@@ -118,6 +118,98 @@ def test_a_request_over_the_size_limit_gets_413_whether_its_length_is_declared_o
     assert streamed.status_code == 413
 
 
+def _rows_csv(texts: list[str]) -> bytes:
+    return ("id,text\n" + "".join(f'r{i},"{text}"\n' for i, text in enumerate(texts))).encode()
+
+
+def test_2001_tiny_rows_get_413_before_any_is_scored(client, monkeypatch):
+    """A few bytes a row: far under --max-bytes, over the default cap of 2,000 articles."""
+    scored = []
+    files = [("files", ("tiny.csv", _rows_csv(["Fake bags."] * 2001), "text/csv"))]
+    with monkeypatch.context() as patch:
+        patch.setattr("triage.serve.score_records", lambda *a: scored.append(1))
+        response = client.post("/api/predict", files=files)
+    assert response.status_code == 413 and scored == []
+    assert (
+        "more than 2,000 articles" in response.json()["detail"]
+        and "--max-articles" in response.json()["detail"]
+    )
+    response = client.post("/api/predict", files=files, data={"unit": "paragraph"})
+    assert response.status_code == 200 and len(response.json()["records"]) == 2001  # 20,000 paragraphs
+
+
+@pytest.fixture(scope="module")
+def strict_client(trained):
+    app = create_app(trained.model_path, max_request_bytes=LIMIT, max_articles=3, max_paragraphs=4)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_requests_over_the_article_or_paragraph_cap_get_413_naming_it(strict_client):
+    over = [
+        (
+            {"files": [("files", ("f.csv", _rows_csv(["A court fined the seller."] * 4), "text/csv"))]},
+            "article",
+            "3 articles",
+        ),
+        (
+            {"files": [("files", ("f.csv", _rows_csv(["A court fined the seller."] * 5), "text/csv"))]},
+            "paragraph",
+            "4 paragraphs",
+        ),
+        (
+            {
+                "data": {
+                    "text": PASTED_ARTICLE
+                    + "\nThe bazaar said it would appeal.\n\nIts shares fell.\n\nAnalysts were calm.\n"
+                }
+            },
+            "article",
+            "4 paragraphs",
+        ),
+    ]
+    for request, unit, limit in over:
+        data = {**request.get("data", {}), "unit": unit}
+        response = strict_client.post("/api/predict", files=request.get("files"), data=data)
+        assert response.status_code == 413 and f"more than {limit}" in response.json()["detail"], (
+            response.text
+        )
+    page = strict_client.post("/", files=over[0][0]["files"], data={"unit": "article"})
+    assert page.status_code == 413 and "more than 3 articles" in page.text
+    assert strict_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code == 200
+
+
+def test_the_first_100_warnings_are_kept_and_the_rest_counted(client):
+    files = [("files", ("gaps.csv", _rows_csv([""] * 150 + ["A court fined the seller."]), "text/csv"))]
+    response = client.post("/api/predict", files=files, data={"unit": "paragraph"})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["records"]) == 1 and len(body["warnings"]) == 100 and body["warnings_not_shown"] == 50
+    page = client.post("/", files=files, data={"unit": "paragraph"})
+    assert "and 50 more warnings" in page.text
+
+
+def test_a_request_is_scored_in_chunks_and_past_the_timeout_gets_503(trained, monkeypatch):
+    import triage.serve as serve_module
+
+    chunks = []
+    score_records = serve_module.score_records
+    monkeypatch.setattr(
+        serve_module,
+        "score_records",
+        lambda model, records, options: chunks.append(len(records)) or score_records(model, records, options),
+    )
+    files = [("files", ("f.csv", _rows_csv([f"A court fined seller {i}." for i in range(250)]), "text/csv"))]
+    with TestClient(create_app(trained.model_path)) as patient:
+        assert patient.post("/api/predict", files=files, data={"unit": "paragraph"}).status_code == 200
+    assert chunks == [100, 100, 50]
+    with TestClient(create_app(trained.model_path, timeout=0.001)) as hasty:
+        response = hasty.post("/api/predict", files=files, data={"unit": "paragraph"})
+        assert response.status_code == 503 and "--timeout" in response.json()["detail"]
+        page = hasty.post("/", files=files, data={"unit": "paragraph"})
+        assert page.status_code == 503 and "more than 0.001 s of work" in page.text
+
+
 def test_the_page_shows_a_bad_upload_as_a_message_not_a_traceback(client):
     response = client.post("/", files=[("files", ("scan.pdf", b"%PDF-1.7", "application/pdf"))])
     assert response.status_code == 400

@@ -110,3 +110,23 @@ def test_a_table_written_in_chunks_can_leave_the_legend_to_its_end():
     streamed += table_legend(articles=True, paragraphs=False)
     assert streamed == to_table([record for chunk in chunks for record in chunk], width=100)
     assert "? after a probability" not in to_table(chunks[0], width=100, legend=False)
+
+
+def test_control_and_escape_characters_in_an_article_never_reach_the_terminal(capsys, trained, tmp_path):
+    """An article can carry ANSI escapes (clear the screen, recolour, retitle the window) and
+    control characters; the table prints its words only."""
+    hostile = tmp_path / "hostile\x1b[31m.txt"
+    hostile.write_text(
+        "Shoe Brand \x1b]0;owned\x07Sues Over Fakes\n\n"
+        "A shoe brand filed a lawsuit \x1b[2J\x1b[Hin a district court against a marketplace seller,\x08\x08 "
+        "claiming trademark infringement\x1b[0m and asking for damages over counterfeit boots.\n",
+        encoding="utf-8",
+    )
+    code = main(
+        ["predict", str(hostile), "--model", str(trained.model_path), "--format", "table", "--explain"]
+    )
+    shown = capsys.readouterr().out
+    assert code == 0
+    assert not [c for c in shown if (ord(c) < 32 and c != "\n") or 127 <= ord(c) < 160], repr(shown)
+    assert "hostile.txt: Shoe Brand Sues Over Fakes" in shown
+    assert "A shoe brand filed a lawsuit in a" in shown

@@ -60,7 +60,7 @@ ARTICLES = {
         "Watch List Names Four Marketplaces As Fake Toys Spread",
         [
             (
-                "The European Commission published its latest counterfeit and piracy watch list on Friday, "
+                "On Friday Brussels put out the newest edition of its watch list of counterfeit and piracy markets, "
                 "naming four online marketplaces and two physical markets.",
                 "regulatory_listing",
             ),

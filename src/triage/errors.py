@@ -28,7 +28,8 @@ class UsageError(TriageError):
 
 class BadInput(TriageError):
     """Input data that is missing, empty, unreadable, unsupported or invalid; an -o target
-    that exists without --force or cannot be written."""
+    that exists without --force or cannot be written; a file another triage process is
+    writing (locking.py)."""
 
     exit_code = EXIT_BAD_INPUT
 

@@ -8,7 +8,8 @@ fitted state) whose `transform` counts features another way:
 - `char_wb`: the n-grams of a word never depend on its neighbours, so each distinct word's
   feature indices are computed once and reused (a bounded cache);
 - `word`: tokens become integer ids, and n-grams are looked up as integer keys with NumPy
-  for the whole batch instead of joining strings.
+  for the whole batch instead of joining strings (where a key fits in 64 bits: with more
+  distinct tokens than an n-gram's key can hold, scikit-learn's own loop does the work).
 
 The counts are then the same integers in the same sorted order, so the TF-IDF matrix and
 everything downstream are the same (tests/test_features.py compares probabilities with
@@ -31,7 +32,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 # so memory stays bounded however long a batch runs.
 WORD_CACHE_LIMIT = 200_000
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-_MAX_WORD_NGRAM = 4  # integer keys of up to 4 token ids fit in int64 for any real vocabulary
+# An n-gram's key is its token ids as digits in base (distinct tokens + 1): it fits in
+# int64 only while base**n does (4-grams: up to 55,108 tokens; 2-grams: about 3 billion).
+_LARGEST_KEY = int(np.iinfo(np.int64).max)
 
 
 class _WordNgramIndex(dict):
@@ -82,11 +85,16 @@ class FastTfidfVectorizer(TfidfVectorizer):
         if not self._fast_path_applies():
             return super().transform(raw_documents)
         self._check_vocabulary()
+        word_tables = None
+        if self.analyzer == "word":
+            word_tables = self._word_tables()
+            if word_tables is None:  # keys would not fit in int64
+                return super().transform(raw_documents)
         documents = [self._text(document) for document in raw_documents]
         if self.analyzer == "char_wb":
             counts = self._char_wb_counts(documents)
         else:
-            counts = self._word_counts(documents)
+            counts = self._word_counts(documents, *word_tables)
         return self._tfidf.transform(counts, copy=False)
 
     def _fast_path_applies(self) -> bool:
@@ -105,7 +113,6 @@ class FastTfidfVectorizer(TfidfVectorizer):
             and self.analyzer == "word"
             and self.stop_words is None
             and self.token_pattern == _DEFAULT_TOKEN_PATTERN
-            and self.ngram_range[1] <= _MAX_WORD_NGRAM
         )
 
     def _text(self, document) -> str:
@@ -160,10 +167,11 @@ class FastTfidfVectorizer(TfidfVectorizer):
 
     # --- word n-grams ---------------------------------------------------------------------
     def _word_tables(self):
-        """Integer ids of the vocabulary's tokens and, per n, its n-grams as sorted int keys."""
+        """Integer ids of the vocabulary's tokens and, per n, its n-grams as sorted int keys;
+        None when the longest n-gram's key would not fit in int64."""
         tables = self.__dict__.get("_word_table_cache")
         if tables is not None and tables[0] is self.vocabulary_:
-            return tables[1:]
+            return tables[1]
         token_ids = _TokenIds()
         grams = [term.split(" ") for term in self.vocabulary_]
         for tokens in grams:
@@ -171,6 +179,9 @@ class FastTfidfVectorizer(TfidfVectorizer):
                 if token not in token_ids:
                     token_ids[token] = len(token_ids)
         base = len(token_ids) + 1
+        if base ** self.ngram_range[1] > _LARGEST_KEY:
+            self._word_table_cache = (self.vocabulary_, None)
+            return None
         by_n: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
             keys, features = [], []
@@ -184,11 +195,10 @@ class FastTfidfVectorizer(TfidfVectorizer):
             keys_array = np.array(keys, dtype=np.int64)
             order = np.argsort(keys_array, kind="stable")
             by_n[n] = (keys_array[order], np.array(features, dtype=np.int64)[order])
-        self._word_table_cache = (self.vocabulary_, token_ids, base, by_n)
+        self._word_table_cache = (self.vocabulary_, (token_ids, base, by_n))
         return token_ids, base, by_n
 
-    def _word_counts(self, documents: list[str]):
-        token_ids, base, by_n = self._word_tables()
+    def _word_counts(self, documents: list[str], token_ids, base: int, by_n):
         pattern = re.compile(self.token_pattern)  # re keeps compiled patterns cached
         ids: list[int] = []
         tokens_per_document = np.zeros(len(documents), dtype=np.int64)

@@ -13,6 +13,9 @@ from typing import TextIO
 import jinja2
 from markupsafe import Markup
 
+from triage import __version__
+from triage.io import REPORT_GENERATOR
+
 # Shading (light) and chip (dark, for white text) colours, given to labels in card order.
 LABEL_COLOURS = (
     ("#f9dcdc", "#a8322d"),
@@ -58,7 +61,11 @@ class HtmlReportWriter:
         self._review_count = 0
         self._stream.write(
             self._environment.get_template("report_start.html").render(
-                title=title, labels=self._labels, colours=self._colours(), preamble=Markup(preamble)
+                title=title,
+                labels=self._labels,
+                colours=self._colours(),
+                preamble=Markup(preamble),
+                generator=f"{REPORT_GENERATOR} {__version__}",
             )
         )
 

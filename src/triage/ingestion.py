@@ -643,7 +643,7 @@ def is_anchor_fragment(line: str) -> bool:
 
 _COMMENT_WIDGET = re.compile(
     r"^((with )?(no|one|\d+) comments?(\b|(?=[A-Z])).{0,40}|leave a (reply|comment)|post a comment|add a comment|"
-    r"your email address will not be published.*|required fields are marked.*|"
+    r"your e-?mail( address)? will not be (published|shown|displayed|shared)\b.*|required fields are marked.*|"
     r"(notify me|save my name)\b.{0,80})$",
     re.I,
 )

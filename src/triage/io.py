@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -25,17 +26,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
-from triage.errors import BadInput
+from triage.errors import BadInput, UsageError
 from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
 
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
 DEFAULT_ID_COLUMN = "id"
-# Every output record carries this key (its value: OUTPUT_SCHEMA); readers use it to leave
-# triage's own outputs out of a directory.
+# Every output record carries this key (its value: OUTPUT_SCHEMA), first, so that a reader
+# leaves triage's own outputs out of a directory by their first bytes however long a record
+# is; an HTML report says so in <meta name="generator" content="triage VERSION">.
 OUTPUT_SCHEMA_KEY = "triage_schema"
 OUTPUT_SCHEMA = 2
-# Ids remembered per file for the duplicate-id warning; past this many the warning is
+REPORT_GENERATOR = "triage"
+# Ids remembered per run for the duplicate-id warning; past this many the warning is
 # best-effort, so that memory stays bounded on a feed of millions of rows.
 DUPLICATE_ID_LIMIT = 100_000
 _BOMS = (
@@ -96,7 +99,7 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     with _opening(path):
-        size = path.stat().st_size
+        size = require_regular_file(path).st_size
         if size > max_bytes:
             raise BadInput(f"{path}: {size:,} bytes is over --max-bytes {max_bytes:,}")
         with open(path, "rb") as stream:
@@ -116,6 +119,24 @@ def _opening(path: Path):
         raise BadInput(f"{path}: permission denied") from None
     except OSError as exc:
         raise BadInput(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def require_regular_file(path: Path) -> os.stat_result:
+    """The file's stat; BadInput for a FIFO, device or socket, before anything opens it
+    (opening a FIFO waits for a writer for ever)."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+        kind = next((name for test, name in _NOT_REGULAR if test(status.st_mode)), "not a regular file")
+        raise BadInput(f"{path}: is {kind}, not a file; give files, directories, or - for standard input")
+    return status
 
 
 def read_text(path: Path, encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -184,18 +205,36 @@ def iter_inputs(
     """
     options = options or ReadOptions(**option_values)
     check_input_paths(paths)
+    ids = RunIds(warn)
     for name in paths:
         if name == "-":
             text = read_stdin(options.encoding, options.max_bytes)
             if not text.strip():
                 raise BadInput("standard input: no text")
+            ids.note("-", "standard input")
             yield InputRecord("-", text)
             continue
         path = Path(name)
         if path.is_dir():
-            yield from _directory_records(path, warn, options, file_failed)
+            yield from _directory_records(path, warn, options, file_failed, ids)
         else:
-            yield from _guarded(_file_records(path, warn, options), file_failed)
+            yield from _guarded(_file_records(path, warn, options, ids, path.name), file_failed)
+
+
+class RunIds:
+    """The ids a run has given out, for the duplicate-id warning across all its inputs
+    (remembering at most DUPLICATE_ID_LIMIT of them)."""
+
+    def __init__(self, warn: Warn):
+        self.warn = warn
+        self.first_seen: dict[str, str] = {}
+
+    def note(self, record_id: str, where: str) -> None:
+        first = self.first_seen.get(record_id)
+        if first is not None:
+            self.warn(f"{where}: duplicate id {record_id!r} (as {first}; kept, outputs repeat it)")
+        elif len(self.first_seen) < DUPLICATE_ID_LIMIT:
+            self.first_seen[record_id] = where
 
 
 def check_input_paths(paths: list[str]) -> None:
@@ -209,6 +248,8 @@ def check_input_paths(paths: list[str]) -> None:
             continue
         if not path.exists():
             raise BadInput(f"{path}: no such file or directory")
+        with _opening(path):
+            require_regular_file(path)
         if input_kind(path) is None and path.suffix:
             raise BadInput(f"{path}: {path.suffix} files are not supported; use {SUPPORTED_FORMATS}")
 
@@ -226,19 +267,29 @@ class BadFile(BadInput):
     """A file that cannot be read on; the files after it can."""
 
 
-def _file_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _file_records(
+    path: Path, warn: Warn, options: ReadOptions, ids: RunIds, name: str
+) -> Iterator[InputRecord]:
+    """The records of one file; `name` (the file's path relative to the input it was found
+    in) makes the default ids of its rows, NAME:ROW."""
+    with _opening(path):
+        require_regular_file(path)
     kind = input_kind(path) or "txt"
-    if kind == "csv":
-        yield from _csv_records(path, warn, options)
-    elif kind == "jsonl":
-        yield from _jsonl_records(path, warn, options)
-    elif kind == "parquet":
-        yield from _parquet_records(path, warn, options)
-    elif kind == "html":
-        yield from _html_records(path, warn, options)
+    if kind in ("csv", "jsonl", "parquet"):
+        readers = {"csv": _csv_records, "jsonl": _jsonl_records, "parquet": _parquet_records}
+        for row, number, unit, offset in readers[kind](path, warn, options):
+            record = _row_record(path, name, row, number, unit, warn, options, offset)
+            if record is not None:
+                ids.note(record.id, f"{path} {unit} {number}")
+                yield record
+        return
+    if kind == "html":
+        record = _html_record(path, warn, options)
     else:
         record = text_record(str(path), read_bytes(path, options.max_bytes), options)
-        yield replace(record, source=str(path), offset=path.stat().st_size)
+        record = replace(record, source=str(path), offset=path.stat().st_size)
+    ids.note(record.id, str(path))
+    yield record
 
 
 def text_record(name: str, data: bytes, options: ReadOptions) -> InputRecord:
@@ -253,7 +304,7 @@ def text_record(name: str, data: bytes, options: ReadOptions) -> InputRecord:
 
 
 def _directory_records(
-    directory: Path, warn: Warn, options: ReadOptions, file_failed: Warn | None
+    directory: Path, warn: Warn, options: ReadOptions, file_failed: Warn | None, ids: RunIds
 ) -> Iterator[InputRecord]:
     files, unsupported = directory_files(directory, options)
     if unsupported:
@@ -265,7 +316,8 @@ def _directory_records(
     good = 0
     for path in files:
         try:
-            for record in _guarded(_file_records(path, warn, options), file_failed):
+            name = path.relative_to(directory).as_posix()
+            for record in _guarded(_file_records(path, warn, options, ids, name), file_failed):
                 good += 1
                 yield record
         except BadFile:
@@ -300,14 +352,32 @@ def directory_files(directory: Path, options: ReadOptions) -> tuple[list[Path], 
     return readable, unsupported
 
 
+_FIRST_KEY = re.compile(rb'\s*\{\s*"' + OUTPUT_SCHEMA_KEY.encode() + rb'"\s*:')
+_GENERATOR_META = re.compile(
+    rb"""<meta\s+name=["']?generator["']?\s+content=["']""" + REPORT_GENERATOR.encode() + rb"""[\s"']""",
+    re.IGNORECASE,
+)
+HEADER_LIMIT = 1 << 20  # bytes of a CSV header read to look for OUTPUT_SCHEMA_KEY
+
+
 def written_by_triage(path: Path) -> bool:
-    """True for an output file of `triage predict` (its records carry OUTPUT_SCHEMA_KEY)."""
+    """True for an output file of `triage predict`: JSON lines whose first key is
+    OUTPUT_SCHEMA_KEY (or, as older versions wrote them, that carry it in their first 4 KB),
+    a CSV or Parquet file with that column, or an HTML report marked with its generator."""
     kind = input_kind(path)
     try:
-        if kind in ("jsonl", "csv"):
+        require_regular_file(path)  # never open a FIFO to peek at it
+        if kind == "jsonl":
             with _open_binary(path) as stream:
                 head = stream.read(4096)
-            return OUTPUT_SCHEMA_KEY.encode() in head.split(b"\n", 1)[0]
+            return bool(_FIRST_KEY.match(head)) or OUTPUT_SCHEMA_KEY.encode() in head.split(b"\n", 1)[0]
+        if kind == "csv":
+            with _open_binary(path) as stream:
+                header = stream.readline(HEADER_LIMIT).decode("utf-8-sig", errors="replace")
+            return OUTPUT_SCHEMA_KEY in next(csv.reader([header]), [])
+        if kind == "html":
+            with _open_binary(path) as stream:
+                return bool(_GENERATOR_META.search(stream.read(4096)))
         if kind == "parquet":
             import pyarrow.parquet as pq
 
@@ -335,8 +405,23 @@ def _disk_position(stream) -> int | None:
         return None
 
 
+# Feeds are decoded with this error handler: an invalid sequence becomes a lone surrogate,
+# which no validly decoded text holds, and decoding goes on after it, so the row or line
+# that carries it is skipped and the rest of the file read. Decoders never take a quote,
+# comma or newline into an invalid sequence (tests/test_robustness.py), so a CSV's rows stay
+# where they were.
+INVALID_TEXT_HANDLER = "triage.mark_invalid"
+codecs.register_error(INVALID_TEXT_HANDLER, lambda error: ("\udcff", error.end))
+_INVALID_TEXT = re.compile("[\ud800-\udfff]")
+
+
+def _marked_invalid(text: str) -> bool:
+    return not text.isascii() and _INVALID_TEXT.search(text) is not None  # isascii: the cheap common case
+
+
 def _text_stream(path: Path, encoding: str | None):
-    """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8."""
+    """A text stream over a (possibly gzipped) file: the given encoding, a BOM's, or UTF-8;
+    invalid bytes are marked (_INVALID_TEXT) for the reader to skip their row."""
     binary = _open_binary(path)
     head = binary.peek(4)[:4] if hasattr(binary, "peek") else b""
     codec = encoding
@@ -348,7 +433,7 @@ def _text_stream(path: Path, encoding: str | None):
         except LookupError:
             binary.close()
             raise BadInput(f"{path}: unknown encoding {codec!r}") from None
-    return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+    return io.TextIOWrapper(binary, encoding=codec, errors=INVALID_TEXT_HANDLER, newline="")
 
 
 @contextmanager
@@ -378,7 +463,8 @@ def _check_columns(path: Path, fields: list[str], options: ReadOptions, what: st
             )
 
 
-def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int | None]]:
+    """(row, row number, "row", bytes read) for each row of a CSV file."""
     csv.field_size_limit(max(options.max_bytes, 1 << 17))
     with _reading(path), _text_stream(path, options.encoding) as stream:
         reader = csv.reader(stream)
@@ -387,29 +473,39 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Input
         except csv.Error as exc:
             raise BadInput(f"{path}: not a readable CSV ({exc})") from None
         fields = [field.lstrip("\ufeff") for field in fields]
+        if any(map(_marked_invalid, fields)):
+            raise BadInput(f"{path}: its header is not valid {stream.encoding}; pass --encoding")
         _check_columns(path, fields, options)
-        seen: set[str] = set()
         number = 0
         while True:
             try:
                 values = next(reader, None)
             except csv.Error as exc:
-                raise BadFile(f"{path}: not a readable CSV after row {number} ({exc})") from None
+                # the csv module would go on at the next line, which may be inside a quoted
+                # field: rows made of its lines would be wrong, so the file stops here
+                raise BadFile(
+                    f"{path}: not a readable CSV after row {number} ({exc}); its later rows are not read"
+                ) from None
             if values is None:
                 break
             number += 1
-            row = dict(zip(fields, values, strict=False))
-            record = _row_record(path, row, number, "row", warn, options, seen, _disk_position(stream))
-            if record is not None:
-                yield record
+            if any(map(_marked_invalid, values)):
+                warn(_undecodable(path, "row", number, stream.encoding))
+                continue
+            yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
 
 
-def _jsonl_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
-    seen: set[str] = set()
+def _jsonl_records(
+    path: Path, warn: Warn, options: ReadOptions
+) -> Iterator[tuple[dict, int, str, int | None]]:
+    """(object, line number, "line", bytes read) for each JSON object of a JSON-lines file."""
     checked = False
     with _reading(path), _text_stream(path, options.encoding) as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
+                continue
+            if _marked_invalid(line):
+                warn(_undecodable(path, "line", number, stream.encoding))
                 continue
             try:
                 row = json.loads(line)
@@ -422,14 +518,17 @@ def _jsonl_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Inp
             if not checked:  # the first object stands for the file: its fields must be there
                 _check_columns(path, list(row), options, what="field")
                 checked = True
-            record = _row_record(path, row, number, "line", warn, options, seen, _disk_position(stream))
-            if record is not None:
-                yield record
+            yield row, number, "line", _disk_position(stream)
     if not checked:
         raise BadInput(f"{path}: no JSON lines")
 
 
-def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _undecodable(path: Path, unit: str, number: int, encoding: str) -> str:
+    return f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)"
+
+
+def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int]]:
+    """(row, row number, "row", estimated bytes read) for each row of a Parquet file."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -448,40 +547,40 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[I
         )
         if column in fields
     ]
-    seen: set[str] = set()
     number = 0
     size, total_rows = path.stat().st_size, max(parquet.metadata.num_rows, 1)
     try:
         for batch in parquet.iter_batches(batch_size=2048, columns=wanted):
             for row in batch.to_pylist():
                 number += 1
-                offset = size * number // total_rows
-                record = _row_record(path, row, number, "row", warn, options, seen, offset)
-                if record is not None:
-                    yield record
+                yield row, number, "row", size * number // total_rows
     except BadInput:
         raise
     except Exception as exc:
         raise BadFile(f"{path}: corrupt Parquet data after row {number} ({type(exc).__name__})") from None
 
 
-def _row_record(path, row, number, unit, warn, options: ReadOptions, seen, offset=None) -> InputRecord | None:
+def _row_record(path, name, row, number, unit, warn, options: ReadOptions, offset=None) -> InputRecord | None:
     text = row.get(options.text_column)
-    record_id = str(row.get(options.id_column or DEFAULT_ID_COLUMN) or f"{path.name}:{number}")
+    record_id = id_text(row.get(options.id_column or DEFAULT_ID_COLUMN)) or f"{name}:{number}"
     if not isinstance(text, str) or not text.strip():
         warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}")
         return None
     if len(text) > options.max_bytes and len(text.encode("utf-8")) > options.max_bytes:
         warn(f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}")
         return None
-    if record_id in seen:
-        warn(f"{path} {unit} {number}: duplicate id {record_id!r} (kept; outputs repeat it)")
-    if len(seen) < DUPLICATE_ID_LIMIT:
-        seen.add(record_id)
     title = row.get(options.title_column or "title")
     title = title.strip() if isinstance(title, str) and title.strip() else None
     columns = {column: _plain(row.get(column)) for column in options.keep_columns}
     return InputRecord(record_id, text, title, columns, str(path), number, offset=offset)
+
+
+def id_text(value) -> str | None:
+    """A row's id as text, or None when it has none (missing, empty, NaN); 0 and False are ids."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def _plain(value):
@@ -507,7 +606,7 @@ def declared_charset(data: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
-def _html_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[InputRecord]:
+def _html_record(path: Path, warn: Warn, options: ReadOptions) -> InputRecord:
     data = read_bytes(path, options.max_bytes)
     encoding = options.encoding
     if encoding is None and not any(data.startswith(bom) for bom, _ in _BOMS):
@@ -517,7 +616,7 @@ def _html_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[Inpu
     if not text.strip():
         warn(f"{path}: no main text found in the page (navigation only?); no tags")
         text = ""
-    yield InputRecord(
+    return InputRecord(
         str(path),
         text,
         title,
@@ -565,31 +664,61 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-RESERVED_OUTPUT_KEYS = frozenset(
-    {
-        "id",
-        "title",
-        "tags",
-        "context",
-        "dropped_lines",
-        "mostly_foreign",
-        "near_duplicate_of",
-        "paragraphs",
-        "label",
-        "probabilities",
-        "needs_review",
-        "explanation",
-        "lines_refer_to",
-        "model",
-        "triage_version",
-        OUTPUT_SCHEMA_KEY,
-    }
+# The top-level keys of the two JSON records (article_record, paragraph_record); with the
+# CSV/Parquet columns (flat_columns) they are every name an output uses, so a kept input
+# column may take none of them.
+ARTICLE_KEYS = (
+    OUTPUT_SCHEMA_KEY,
+    "id",
+    "title",
+    "tags",
+    "context",
+    "dropped_lines",
+    "mostly_foreign",
+    "near_duplicate_of",
+    "lines_refer_to",
+    "paragraphs",
+    "model",
+    "triage_version",
 )
+PARAGRAPH_KEYS = (
+    OUTPUT_SCHEMA_KEY,
+    "id",
+    "label",
+    "probabilities",
+    "needs_review",
+    "explanation",
+    "runner_up",
+    "model",
+    "triage_version",
+)
+
+
+def reserved_output_names(labels: list[str]) -> set[str]:
+    """Every key and column name triage's outputs use with a model of these labels."""
+    return {*ARTICLE_KEYS, *PARAGRAPH_KEYS, *flat_columns(labels)}
+
+
+def check_keep_columns(keep_columns: tuple[str, ...], labels: list[str]) -> None:
+    """A kept column must not take a name of the output: it would be written twice and its
+    value lost (CSV, Parquet) or overwritten (JSON)."""
+    clashing = [column for column in keep_columns if column in reserved_output_names(labels)]
+    if clashing:
+        raise UsageError(
+            f"--keep-columns {', '.join(clashing)}: the output already has "
+            f"{'a column' if len(clashing) == 1 else 'columns'} of that name; rename the input column"
+        )
 
 
 def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit article` writes for one article."""
-    data = {"id": record.id, **record.columns, "title": prediction.title, "tags": prediction.tags}
+    data = {
+        OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,
+        "id": record.id,
+        **record.columns,
+        "title": prediction.title,
+        "tags": prediction.tags,
+    }
     data.update(
         context=prediction.context,
         dropped_lines=len(prediction.dropped),
@@ -599,12 +728,13 @@ def article_record(record: InputRecord, prediction, model_sha: str, version: str
     if record.lines_refer_to:
         data["lines_refer_to"] = record.lines_refer_to
     data["paragraphs"] = [paragraph.to_dict() for paragraph in prediction.paragraphs]
-    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
+    return {**data, "model": model_sha, "triage_version": version}
 
 
 def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
     """The JSON object `triage predict --unit paragraph` writes for one paragraph."""
     data = {
+        OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,
         "id": record.id,
         **record.columns,
         "label": prediction.label,
@@ -615,7 +745,7 @@ def paragraph_record(record: InputRecord, prediction, model_sha: str, version: s
         data["explanation"] = prediction.explanation
     if prediction.runner_up is not None:
         data["runner_up"] = prediction.runner_up
-    return {**data, "model": model_sha, "triage_version": version, OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA}
+    return {**data, "model": model_sha, "triage_version": version}
 
 
 def to_jsonl(objects: list[dict]) -> str:

@@ -25,20 +25,25 @@ from triage.corpus import (
     COLUMNS,
     LABELS,
     PROVENANCE_COLUMNS,
+    is_simple_form,
     near_duplicate_pairs,
+    read_csv_table,
     read_labeled_table,
+    simple_form_rows,
     text_sha1,
     validate_labeled,
     write_labeled_table,
 )
 from triage.errors import BadInput, UsageError
+from triage.locking import exclusive
+from triage.untrusted import for_terminal, read_from_spreadsheet
 
 STRATEGIES = ("margin", "entropy", "random")
 # One key per label, in the taxonomy's table order.
 LABEL_KEYS = {str(number): label for number, label in enumerate(LABELS, start=1)}
 SKIP, UNDO, BACK, QUIT, HELP = "s", "u", "b", "q", "?"
 INTERRUPT, END_OF_INPUT = "\x03", "\x04"
-# Shown on `?`: the taxonomy's definitions in brief (../shared/taxonomy.md is the full text).
+# Shown on `?`: the taxonomy's definitions in brief (docs/taxonomy.md is the full text).
 DEFINITIONS = {
     "brand_criticism": "a brand, rights holder, industry group or commentator criticising a platform's handling of fakes",
     "platform_metrics": "a platform's own anti-counterfeiting record: its figures, programmes, alliances, technology",
@@ -128,7 +133,7 @@ def build_queue(
                     ),
                     probabilities=paragraph.probabilities,
                     terms=tuple(term["term"] for term in paragraph.explanation or ()),
-                    source_file=record.id,
+                    source_file=record.source or record.id,
                     first_line=paragraph.first_line,
                     last_line=paragraph.last_line,
                     uncertainty=0.0,
@@ -309,6 +314,10 @@ class LabelSession:
         if key in LABEL_KEYS:
             self.label_file.record(item, LABEL_KEYS[key], suggestion=item.suggestion)
             self.answers[position] = LABEL_KEYS[key]
+            # A replaced answer (after `b`) is the newest one now, and only once: `u` undoes it,
+            # then the answer before it.
+            if position in self.answered_order:
+                self.answered_order.remove(position)
             self.answered_order.append(position)
             self._say(f"saved {LABEL_KEYS[key]}")
             return position + 1
@@ -337,20 +346,20 @@ class LabelSession:
         item = self.queue[position]
         lines = [
             "",
-            f"-- {position + 1}/{len(self.queue)} -- {item.article_id} paragraph {item.paragraph}"
+            f"-- {position + 1}/{len(self.queue)} -- {for_terminal(item.article_id)} paragraph {item.paragraph}"
             + (f" (lines {item.first_line}-{item.last_line})" if item.first_line is not None else ""),
-            f"title: {item.title or '(none)'}",
+            f"title: {for_terminal(item.title or '(none)')}",
         ]
         if item.previous_text:
-            lines.append(f"   before: {_shorten(item.previous_text)}")
-        lines.append(f">> {item.text}")
+            lines.append(f"   before: {_shorten(for_terminal(item.previous_text))}")
+        lines.append(f">> {for_terminal(item.text)}")
         if item.next_text:
-            lines.append(f"   after:  {_shorten(item.next_text)}")
+            lines.append(f"   after:  {_shorten(for_terminal(item.next_text))}")
         if not self.blind:
             ranked = sorted(item.probabilities.items(), key=lambda pair: -pair[1])[:3]
             lines.append("model: " + ", ".join(f"{label} {p:.2f}" for label, p in ranked))
             if item.terms:
-                lines.append("terms: " + ", ".join(item.terms))
+                lines.append("terms: " + for_terminal(", ".join(item.terms)))
         if position in self.answers:
             lines.append(f"(your answer: {self.answers[position]}; a key replaces it)")
         lines.append("  ".join(f"{key} {label}" for key, label in LABEL_KEYS.items()))
@@ -437,17 +446,20 @@ def label_interactively(
     warn: Callable[[str], None] = lambda message: None,
     **input_options,
 ) -> SessionSummary:
-    """Rank the paragraphs of `paths` and ask for their labels one key at a time."""
-    model, labelled, queue = labelling_queue(
-        paths, data, model_path=model_path, strategy=strategy, seed=seed, warn=warn, **input_options
-    )
-    if not queue:
-        print("nothing to label: every paragraph is in the labelled file already", file=out, flush=True)
-        return SessionSummary(0, 0, 0, quit=False)
-    # The suggestion is recorded either way; the strategy says whether it was on screen.
-    shown = f"{strategy} (blind)" if blind else strategy
-    label_file = LabelFile(Path(data), annotator, split, model.short_sha, shown, rows=labelled)
-    return LabelSession(queue, label_file, read_key, out, blind=blind).run()
+    """Rank the paragraphs of `paths` and ask for their labels one key at a time. The
+    labelled file is locked from before it is read until the session ends: a second
+    session (or an import, or `review --apply`) on it is refused, not lost."""
+    with exclusive(data, "--data"):
+        model, labelled, queue = labelling_queue(
+            paths, data, model_path=model_path, strategy=strategy, seed=seed, warn=warn, **input_options
+        )
+        if not queue:
+            print("nothing to label: every paragraph is in the labelled file already", file=out, flush=True)
+            return SessionSummary(0, 0, 0, quit=False)
+        # The suggestion is recorded either way; the strategy says whether it was on screen.
+        shown = f"{strategy} (blind)" if blind else strategy
+        label_file = LabelFile(Path(data), annotator, split, model.short_sha, shown, rows=labelled)
+        return LabelSession(queue, label_file, read_key, out, blind=blind).run()
 
 
 def queue_frame(
@@ -494,10 +506,18 @@ def import_labels(
 ) -> ImportSummary:
     """Merge the filled-in labels of a queue export (or a simple `id,text,label` CSV) into the
     labelled file `data`. Rows with an empty label are left out; any bad row stops the
-    import naming its row, and then nothing is merged."""
-    spreadsheet, data = Path(spreadsheet), Path(data)
+    import naming its row, and then nothing is merged. The labelled file is locked while
+    it is read and rewritten."""
+    with exclusive(data, "--data"):
+        return _merge_labels(Path(spreadsheet), Path(data), annotator, split)
+
+
+def _merge_labels(spreadsheet: Path, data: Path, annotator: str, split: str) -> ImportSummary:
     labelled = read_label_file(data)
-    table = read_labeled_table(spreadsheet)
+    # The ' that --export put before a formula-like cell comes off before text_sha1 is computed.
+    table = read_from_spreadsheet(read_csv_table(spreadsheet))
+    if is_simple_form(table):
+        table = simple_form_rows(table, spreadsheet)
     missing = [column for column in ("text", "label") if column not in table.columns]
     if missing:
         raise BadInput(

@@ -9,6 +9,7 @@ be on ALLOWED_TYPES below, checked with skops before anything is built.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -27,7 +28,7 @@ from triage.errors import ModelRefused
 CARD_FORMAT = "triage-model-card/1"
 # Bumped whenever the card or the estimator changes shape: a card of another schema is
 # refused (and retrained by `triage train --if-stale`, which `make run` uses).
-CARD_SCHEMA = 4
+CARD_SCHEMA = 5
 DEFAULT_MODEL_PATH = Path("models/triage.json")
 MODEL_FILE_PATTERN = re.compile(r"^triage\.[0-9a-f]{12}\.skops$")
 
@@ -62,9 +63,14 @@ class Settings:
     # topic and the review threshold of the in-context output. None: fitted per label from
     # out-of-fold predictions of the training articles, as before real news was measured.
     tag_threshold: float | None = None
-    review_threshold: float | None = 0.8
+    review_threshold: float | None = 0.75
     # A paragraph none of whose topics reaches this probability is `other` (0: plain argmax).
     topic_floor: float = 0.4
+    # The semantic model (`triage train --semantic`, the `semantic` extra): the weight of the
+    # sentence-embedding model's probabilities beside the TF-IDF model's, and the inverse
+    # regularisation of its logistic regression. None: the TF-IDF model alone.
+    sentence_weight: float | None = None
+    sentence_C: float = 16.0
     random_state: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,19 +101,13 @@ def build_pipeline(settings: Settings = Settings(), vectorizer=None) -> Pipeline
     ]
     if settings.char_ngrams:
         features.append(("chars", _tfidf(settings, "char_wb", settings.char_ngrams, vectorizer)))
-    return Pipeline(
-        [
-            ("features", FeatureUnion(features)),
-            (
-                "classify",
-                LogisticRegression(
-                    C=settings.C,
-                    class_weight=settings.class_weight,
-                    max_iter=3000,
-                    random_state=settings.random_state,
-                ),
-            ),
-        ]
+    return Pipeline([("features", FeatureUnion(features)), ("classify", classifier(settings, settings.C))])
+
+
+def classifier(settings: Settings, C: float) -> LogisticRegression:
+    """The logistic regression of a paragraph model (TF-IDF's, or the sentence model's)."""
+    return LogisticRegression(
+        C=C, class_weight=settings.class_weight, max_iter=3000, random_state=settings.random_state
     )
 
 
@@ -136,7 +136,13 @@ def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarra
     return aligned
 
 
-def fit_pipeline(settings: Settings, texts, labels) -> Pipeline:
+def fit_pipeline(settings: Settings, texts, labels):
+    """The fitted paragraph model for `settings`: the TF-IDF pipeline, or with a
+    `sentence_weight` the semantic model around it (triage.semantic)."""
+    if settings.sentence_weight is not None:
+        from triage.semantic import fit_semantic_model
+
+        return fit_semantic_model(settings, list(texts), list(labels))
     return build_pipeline(settings).fit(list(texts), list(labels))
 
 
@@ -319,19 +325,18 @@ class ArticleContextModel(BaseEstimator):
 
 
 # --- the allowlist ----------------------------------------------------------------------
-# Every type a triage model file may contain. skops refuses to build anything else; we
-# refuse the file before skops is asked if get_untrusted_types() names a type not here.
+# Every type a triage model file contains, no more (tests/test_model.py compares this list
+# with the schema of a trained file, both ways). Loading refuses a file that would build
+# any other type, before skops builds anything: the types skops trusts by its own defaults
+# (every scikit-learn estimator, OrderedDict, ...) too, not only those it distrusts.
 ALLOWED_TYPES = frozenset(
     {
-        "builtins.slice",
-        "collections.defaultdict",
-        "numpy.dtype",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.str",
+        "builtins.tuple",
         "numpy.float32",
-        "numpy.float64",
-        "numpy.int64",
         "numpy.ndarray",
-        "numpy.str_",
-        "scipy.sparse._csr.csr_matrix",
         "sklearn.feature_extraction.text.TfidfTransformer",
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.FeatureUnion",
@@ -353,7 +358,19 @@ def sha256_file(path: Path | str) -> str:
 def dumps_model(model) -> bytes:
     import skops.io as sio
 
-    return sio.dumps(model)
+    return sio.dumps(model_file_content(model))
+
+
+def model_file_content(model):
+    """What the model file holds: the model itself, except that a paragraph model which
+    brings code of another package (the semantic model's encoder) is replaced by its
+    `model_file_parts()`, types the allowlist already has; loading rebuilds it."""
+    parts = getattr(getattr(model, "paragraph_model", None), "model_file_parts", None)
+    if parts is None:
+        return model
+    stored = copy.copy(model)
+    stored.paragraph_model = parts()
+    return stored
 
 
 # --- saving: new model file, then the card (the commit point), then the old file goes ---
@@ -369,35 +386,44 @@ def _commit_card(card_path: Path, card: dict) -> None:
     atomic_write_text(card_path, json.dumps(card, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
 
 
-def _remove_stale_model_file(directory: Path, previous_name: str | None, current_name: str) -> None:
-    if previous_name and previous_name != current_name and MODEL_FILE_PATTERN.match(previous_name):
-        (directory / previous_name).unlink(missing_ok=True)
+def _remove_stale_model_file(directory: Path, stale_name: str | None, kept_names: set[str]) -> None:
+    if stale_name and stale_name not in kept_names and MODEL_FILE_PATTERN.match(stale_name):
+        (directory / stale_name).unlink(missing_ok=True)
 
 
 def save_model(model, card: dict, card_path: Path | str = DEFAULT_MODEL_PATH) -> dict:
-    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable."""
+    """Save `model` and its card; a kill at any moment leaves the old or the new model loadable.
+
+    The model file the card named until now stays until the next save (the card records it
+    as `previous_model_file`): a `predict` that read the old card a moment before this save
+    still finds the file it names. The one before it goes."""
     card_path = Path(card_path)
     directory = card_path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    previous_name = _previous_model_name(card_path)
+    current_name, previous_name = _model_file_names(card_path)
     data = dumps_model(model)
     model_path = _write_model_file(directory, data)
+    kept = current_name if current_name != model_path.name else previous_name
     card = {
         **card,
         "format": CARD_FORMAT,
         "schema": CARD_SCHEMA,
         "model_file": {"name": model_path.name, "sha256": hashlib.sha256(data).hexdigest()},
+        "previous_model_file": kept,
     }
     _commit_card(card_path, card)
-    _remove_stale_model_file(directory, previous_name, model_path.name)
+    for stale_name in (current_name, previous_name):
+        _remove_stale_model_file(directory, stale_name, {model_path.name, kept})
     return card
 
 
-def _previous_model_name(card_path: Path) -> str | None:
+def _model_file_names(card_path: Path) -> tuple[str | None, str | None]:
+    """(the model file the card at `card_path` names, the one it kept from the save before)."""
     try:
-        return json.loads(card_path.read_text(encoding="utf-8"))["model_file"]["name"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        return card["model_file"]["name"], card.get("previous_model_file")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, None
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -429,18 +455,6 @@ def read_card(card_path: Path | str) -> dict:
 
 def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
     """The estimator a card names, after checking its name, hash, versions and types."""
-    path, card, trusted = check_model_file(card_path)
-    import skops.io as sio
-
-    try:
-        return sio.load(path, trusted=trusted), card
-    except Exception as exc:
-        raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None
-
-
-def check_model_file(card_path: Path | str) -> tuple[Path, dict, list[str]]:
-    """(the model file, the card, the types it builds) once its name, hash, versions and
-    types are checked, without building anything (what `load_model_file` loads)."""
     card_path = Path(card_path)
     card = read_card(card_path)
     model_file = card.get("model_file") or {}
@@ -450,19 +464,39 @@ def check_model_file(card_path: Path | str) -> tuple[Path, dict, list[str]]:
     path = card_path.parent / name
     if not path.is_file():
         raise ModelRefused(f"{card_path}: its model file {name} is missing; {RETRAIN}")
-    if sha256_file(path) != model_file.get("sha256"):
+    try:
+        data = path.read_bytes()  # read once: these bytes are hashed, audited and loaded
+    except OSError as exc:
+        raise ModelRefused(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    if hashlib.sha256(data).hexdigest() != model_file.get("sha256"):
         raise ModelRefused(
             f"{path}: bytes differ from the sha256 its card records (changed or truncated); {RETRAIN}"
         )
     _check_versions(card, card_path)
-    return path, card, _allowed_types(path)
+    if "encoder" in card:  # the semantic model: the encoder comes from the installed package
+        from triage.semantic import check_encoder, restore
+
+        check_encoder(card["encoder"], card_path)
+        return restore(_load_skops(data, path), card, card_path), card
+    estimator = _load_skops(data, path)
+    if isinstance(getattr(estimator, "paragraph_model", None), dict):
+        raise ModelRefused(
+            f"{card_path}: its model file holds a semantic model but the card names no encoder"
+        )
+    return estimator, card
 
 
 def stale_reason(card_path: Path | str) -> str | None:
     """Why the model at `card_path` must be retrained (missing, unreadable, another card
-    schema or scikit-learn minor), or None when it is current. Cheap: reads only the card."""
+    schema or scikit-learn minor, another encoder than the installed one), or None when it is
+    current. Cheap: reads only the card (and hashes a semantic model's encoder file)."""
     try:
-        _check_versions(read_card(card_path), Path(card_path))
+        card = read_card(card_path)
+        _check_versions(card, Path(card_path))
+        if "encoder" in card:
+            from triage.semantic import check_encoder
+
+            check_encoder(card["encoder"], card_path)
     except ModelRefused as exc:
         return str(exc)
     return None
@@ -483,17 +517,43 @@ def _check_versions(card: dict, card_path: Path) -> None:
         )
 
 
-def _allowed_types(path: Path) -> list[str]:
-    """The types the skops file would build, all on the allowlist, or ModelRefused."""
+def skops_types(data: bytes) -> set[str]:
+    """Every type the skops file `data` would build ("module.Class"), read from its schema.
+
+    skops' own audit (get_untrusted_types) names only the types it does not trust by default;
+    this lists all of them, so the allowlist is the whole rule."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    nodes = [schema]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__', '?')}.{node['__class__']}")
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return found
+
+
+def _load_skops(data: bytes, path: Path):
     import skops.io as sio
 
     try:
-        untrusted = set(sio.get_untrusted_types(file=path))
+        types = skops_types(data)
+        untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # not a zip, no schema, corrupt: all mean "not a skops file"
         raise ModelRefused(f"{path} is not a readable skops file ({type(exc).__name__}); {RETRAIN}") from None
-    refused = sorted(untrusted - ALLOWED_TYPES)
+    refused = sorted((types | untrusted) - ALLOWED_TYPES)
     if refused:
         raise ModelRefused(
             f"{path} contains types outside the allowlist: {', '.join(refused[:5])}; refusing to load it"
         )
-    return sorted(untrusted)
+    try:
+        return sio.loads(data, trusted=sorted(untrusted))
+    except Exception as exc:
+        raise ModelRefused(f"{path} could not be loaded ({type(exc).__name__}); {RETRAIN}") from None

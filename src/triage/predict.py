@@ -77,6 +77,11 @@ class TriageModel:
         self._term_attribution: TermAttribution | None = None  # built by the first explanation
 
     @property
+    def semantic(self) -> bool:
+        """A semantic model (`triage train --semantic`): its card names an encoder."""
+        return "encoder" in self.card
+
+    @property
     def short_sha(self) -> str:
         return self.card["model_file"]["sha256"][:12]
 
@@ -231,9 +236,11 @@ class TriageModel:
         """Per paragraph: `terms` for its label (as `explain`) and `runner_up`: the label it
         nearly got and the terms whose weights favour the chosen label over it most
         (contribution to the chosen label minus contribution to the runner-up)."""
+        # A semantic model's terms are those of its TF-IDF half (an embedding has no terms).
+        terms = getattr(self.pipeline, "term_model_", self.pipeline)
         attribution = self._term_attribution  # worked out once per model (triage.explanations)
-        if attribution is None or attribution.pipeline is not self.pipeline:
-            self._term_attribution = TermAttribution(self.pipeline, self.labels)
+        if attribution is None or attribution.pipeline is not terms:
+            self._term_attribution = TermAttribution(terms, self.labels)
         return self._term_attribution.explain(texts, label_columns, runner_up_columns, top)
 
 

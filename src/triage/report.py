@@ -40,6 +40,7 @@ def split_report(
     report = evaluation_report(model, split_rows, train_labels, manifest, context=context)
     report["split"] = split
     report["model_file"] = model.card["model_file"]["name"]
+    report["realnews_test"] = model.card.get("realnews_test", NOT_MEASURED)
     return report
 
 
@@ -129,7 +130,24 @@ def render_report(report: dict) -> str:
         lines.append(
             f"{name:<30} macro-F1 {group['macro_f1']:.3f}  ({group['articles']} articles, {group['rows']} paragraphs)"
         )
+    if "realnews_test" in report:
+        lines += ["", realnews_test_line(report["realnews_test"])]
     return "\n".join(lines)
+
+
+NOT_MEASURED = {"note": "not measured for this model"}
+
+
+def realnews_test_line(logged: dict) -> str:
+    """The real-news test figures the card carries for this model, or why there are none."""
+    if "note" in logged:
+        return f"real news test: {logged['note']}"
+    return (
+        f"real news test: in-article macro-F1 {float(logged['in_article_macro_f1']):.3f} "
+        f"[{float(logged['in_article_macro_f1_low']):.3f}, {float(logged['in_article_macro_f1_high']):.3f}]  "
+        f"article-tag micro-F1 {float(logged['article_tag_micro_f1']):.3f}  "
+        f"({logged['articles']} articles; logged {logged['date'][:10]})"
+    )
 
 
 def _article_tag_line(scores: dict) -> str:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from triage.corpus import (
     write_labeled_table,
 )
 from triage.errors import BadInput
+from triage.locking import exclusive
+from triage.untrusted import for_terminal, read_from_spreadsheet
 
 DEFAULT_REVIEW_FOLDS = 5
 DECISIONS = ("keep", "relabel")
@@ -211,9 +214,10 @@ def render_review_table(issues: pd.DataFrame, width: int = 100) -> str:
         return "no label issues: no row's given label is confidently contradicted\n"
     lines = []
     for row in issues.itertuples(index=False):
-        text = row.text if len(row.text) <= width else row.text[: width - 3] + "..."
+        text = for_terminal(row.text)
+        text = text if len(text) <= width else text[: width - 3] + "..."
         lines.append(
-            f"{row.rank:>3}. {row.article_id} paragraph {row.paragraph}: given {row.given_label} "
+            f"{row.rank:>3}. {for_terminal(row.article_id)} paragraph {row.paragraph}: given {row.given_label} "
             f"({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
         )
         lines.append(f"     {text}")
@@ -244,6 +248,15 @@ def apply_decisions(
 
     decisions_path, data = Path(decisions_path), resolve_data(data)
     files = _labelled_files(data)
+    with ExitStack() as locks:  # every file that may change, so no `triage label` writes meanwhile
+        for path in sorted(files):
+            locks.enter_context(exclusive(path, "--data"))
+        return _record_decisions(decisions_path, data, files, reviewer, log_path)
+
+
+def _record_decisions(
+    decisions_path: Path, data: Path, files: list[Path], reviewer: str, log_path
+) -> AppliedDecisions:
     tables = {path: read_labeled_table(path) for path in files}
     where_is = {
         (str(a), str(p)): path
@@ -326,7 +339,7 @@ def _labelled_files(data: Path) -> list[Path]:
 
 def _read_decisions(path: Path) -> list[tuple[int, dict]]:
     """(row number, decision) for each row with a decision; every row checked first."""
-    table = read_csv_table(path)
+    table = read_from_spreadsheet(read_csv_table(path))  # the ' --format csv put before formulas comes off
     missing = [column for column in ("article_id", "paragraph", "decision") if column not in table.columns]
     if missing:
         raise BadInput(

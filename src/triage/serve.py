@@ -5,17 +5,25 @@ same view as `triage predict --format html`; POST /api/predict answers with the 
 `triage predict --format jsonl` writes, as {"records": [...], "warnings": [...]} (its spec:
 /openapi.json; FastAPI's /docs page is off: it loads its script from a CDN). Uploads go
 through the CLI's own readers (triage.io), so the same files are accepted and refused with
-the same messages. The model is loaded once, when the app is made. A request over
-`max_request_bytes` gets 413 before the app reads it.
+the same messages. The model is loaded once, when the app is made.
+
+A request is limited in work, not only in bytes (5 MB of tiny CSV rows is a million
+articles): over `max_request_bytes` it gets 413 before the app reads it; over
+`max_articles` inputs or `max_paragraphs` paragraphs, 413 with a message as soon as the
+count passes the cap; past `timeout` seconds of work, 503 (the clock is checked between
+chunks of SCORING_CHUNK records). The first WARNINGS_SHOWN warnings are kept, the rest
+counted.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -31,8 +39,62 @@ from triage.predict import TriageModel, load_model
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_REQUEST_BYTES = 5_000_000
+DEFAULT_MAX_ARTICLES = 2_000
+DEFAULT_MAX_PARAGRAPHS = 20_000
+DEFAULT_TIMEOUT_SECONDS = 60.0
+WARNINGS_SHOWN = 100
+SCORING_CHUNK = 100  # records scored between two looks at the clock and the paragraph count
 UPLOAD_SUFFIXES = (".txt", ".csv", ".jsonl", ".html", ".htm")
 PASTED_ID = "pasted"
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """How much work one request may ask for."""
+
+    max_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_articles: int = DEFAULT_MAX_ARTICLES
+    max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+
+class Refused(Exception):
+    """A request the server will not finish: its HTTP status and the message for the user."""
+
+    def __init__(self, status_code: int, message: str):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class Warnings:
+    """The first `shown` warnings of a request, and how many more there were."""
+
+    def __init__(self, shown: int = WARNINGS_SHOWN):
+        self.shown, self.kept, self.not_shown = shown, [], 0
+
+    def add(self, message: str) -> None:
+        if len(self.kept) < self.shown:
+            self.kept.append(message)
+        else:
+            self.not_shown += 1
+
+    def for_the_page(self) -> list[str]:
+        return self.kept + ([f"and {self.not_shown:,} more warnings"] if self.not_shown else [])
+
+
+class Clock:
+    """A request's budget of seconds of work; `check` refuses it (503) once spent."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.deadline = seconds, time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise Refused(
+                503,
+                f"this request needs more than {self.seconds:g} s of work (the server's --timeout); "
+                "send fewer or shorter articles",
+            )
 
 
 class RequestSizeLimit:
@@ -107,9 +169,13 @@ def create_app(
     model: TriageModel | Path | str | None = None,
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    max_articles: int = DEFAULT_MAX_ARTICLES,
+    max_paragraphs: int = DEFAULT_MAX_PARAGRAPHS,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> FastAPI:
     """The web app around one loaded model (a model, or its card's path: loaded here, once)."""
     triage_model = model if isinstance(model, TriageModel) else load_model(model)
+    limits = RequestLimits(max_request_bytes, max_articles, max_paragraphs, timeout)
     app = FastAPI(
         title="triage",
         summary="Tag news about counterfeit goods, paragraph by paragraph.",
@@ -125,61 +191,94 @@ def create_app(
     @app.post("/", response_class=HTMLResponse)
     def page_report(form: Annotated[TriageForm, Depends(TriageForm)]) -> HTMLResponse:
         try:
-            objects, warnings = _triage(triage_model, form, max_request_bytes)
+            objects, warnings = _triage(triage_model, form, limits)
         except TriageError as exc:
             return HTMLResponse(_page(triage_model.labels, message=str(exc), form=form), status_code=400)
-        return HTMLResponse(_page(triage_model.labels, objects, warnings=warnings, form=form))
+        except Refused as exc:
+            page = _page(triage_model.labels, message=str(exc), form=form)
+            return HTMLResponse(page, status_code=exc.status_code)
+        return HTMLResponse(_page(triage_model.labels, objects, warnings=warnings.for_the_page(), form=form))
 
     @app.post("/api/predict")
     def api_predict(form: Annotated[TriageForm, Depends(TriageForm)]) -> JSONResponse:
         """The records `triage predict --format jsonl` writes for the same input, as a list,
-        and the warnings it would print."""
+        the first 100 warnings it would print, and how many more there were."""
         try:
-            objects, warnings = _triage(triage_model, form, max_request_bytes)
+            objects, warnings = _triage(triage_model, form, limits)
         except TriageError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
-        return JSONResponse({"records": objects, "warnings": warnings})
+        except Refused as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return JSONResponse(
+            {"records": objects, "warnings": warnings.kept, "warnings_not_shown": warnings.not_shown}
+        )
 
     return app
 
 
-def _triage(model, form: TriageForm, max_bytes: int) -> tuple[list[dict], list[str]]:
-    """Predict for the pasted text (read as a .txt file is, without touching the disk) and
-    the uploads, read by the CLI's own readers from a private folder; ids and messages name
-    the uploaded files, not that folder."""
+def _triage(model, form: TriageForm, limits: RequestLimits) -> tuple[list[dict], Warnings]:
+    """Predict for the pasted text (read as a .txt file is, in memory) and the uploads, read
+    by the CLI's own readers from a private folder; ids and messages name the uploaded
+    files, not that folder. Refused (413) as soon as the inputs or their paragraphs pass the
+    caps, or (503) once the work has taken longer than the timeout."""
     if not form.text.strip() and not form.uploads:
         raise BadInput("nothing to triage: paste an article or choose a .txt, .csv, .jsonl or .html file")
-    records, warnings = [], []
+    clock, warnings = Clock(limits.timeout), Warnings()
+    max_inputs, what, option = (
+        (limits.max_articles, "articles", "--max-articles")
+        if form.unit == "article"
+        else (limits.max_paragraphs, "paragraphs", "--max-paragraphs")
+    )
+    records = []
     if form.text.strip():
-        records.append(text_record(PASTED_ID, form.text.encode("utf-8"), ReadOptions(max_bytes=max_bytes)))
+        records.append(
+            text_record(PASTED_ID, form.text.encode("utf-8"), ReadOptions(max_bytes=limits.max_bytes))
+        )
+        if len(records) > max_inputs:
+            raise _too_many(what, max_inputs, option)
     if form.uploads:
-        records += _read_uploads(form.uploads, max_bytes, warnings)
-    objects, scoring_warnings = score_records(model, records, ScoreOptions(form.unit, explain=form.explain))
-    return objects, warnings + scoring_warnings
+        with tempfile.TemporaryDirectory(prefix="triage-serve-") as folder:
+            paths = []
+            for number, upload in enumerate(form.uploads, start=1):
+                name = _safe_name(upload.filename)
+                if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+                    raise BadInput(f"{name}: not a .txt, .csv, .jsonl or .html file")
+                paths.append(_save(Path(folder) / str(number) / name, upload.file.read()))
+            inside = re.compile(re.escape(folder) + r"/\d+/")
+
+            def local(message: str) -> str:
+                return inside.sub("", message)
+
+            def warn(message: str) -> None:
+                warnings.add(local(message))
+                clock.check()  # a file of empty rows is all warnings and no records
+
+            try:
+                for record in iter_inputs(paths, warn=warn, max_bytes=limits.max_bytes):
+                    records.append(replace(record, id=local(record.id)))
+                    if len(records) > max_inputs:
+                        raise _too_many(what, max_inputs, option)
+                    clock.check()
+            except BadInput as exc:
+                raise BadInput(local(str(exc))) from None
+    options = ScoreOptions(form.unit, explain=form.explain)
+    objects, paragraphs = [], 0
+    for start in range(0, len(records), SCORING_CHUNK):
+        clock.check()
+        scored, scoring_warnings = score_records(model, records[start : start + SCORING_CHUNK], options)
+        for message in scoring_warnings:
+            warnings.add(message)
+        objects += scored
+        paragraphs += sum(len(record.get("paragraphs", ())) for record in scored)
+        if paragraphs > limits.max_paragraphs:
+            raise _too_many("paragraphs", limits.max_paragraphs, "--max-paragraphs")
+    return objects, warnings
 
 
-def _read_uploads(uploads: list[UploadFile], max_bytes: int, warnings: list[str]) -> list:
-    with tempfile.TemporaryDirectory(prefix="triage-serve-") as folder:
-        paths = []
-        for number, upload in enumerate(uploads, start=1):
-            name = _safe_name(upload.filename)
-            if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-                raise BadInput(f"{name}: not a .txt, .csv, .jsonl or .html file")
-            paths.append(_save(Path(folder) / str(number) / name, upload.file.read()))
-        inside = re.compile(re.escape(folder) + r"/\d+/")
-
-        def local(message: str) -> str:
-            return inside.sub("", message)
-
-        try:
-            return [
-                replace(record, id=local(record.id))
-                for record in iter_inputs(
-                    paths, warn=lambda m: warnings.append(local(m)), max_bytes=max_bytes
-                )
-            ]
-        except BadInput as exc:
-            raise BadInput(local(str(exc))) from None
+def _too_many(what: str, limit: int, option: str) -> Refused:
+    return Refused(
+        413, f"request too large: more than {limit:,} {what} (the server's {option}); split the input"
+    )
 
 
 def _save(path: Path, data: bytes) -> str:
@@ -229,15 +328,20 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 # With --workers N, uvicorn starts N processes that import the app by name and call
-# `worker_app`; the model and the size limit reach them through the environment.
+# `worker_app`; the model and the request limits reach them through the environment.
 WORKER_MODEL_VARIABLE = "TRIAGE_SERVE_MODEL"
-WORKER_MAX_BYTES_VARIABLE = "TRIAGE_SERVE_MAX_BYTES"
+WORKER_LIMITS_VARIABLE = "TRIAGE_SERVE_LIMITS"
 
 
 def worker_app() -> FastAPI:
     """The app of one `--workers` process, around its own copy of the model."""
+    limits = RequestLimits(**json.loads(os.environ[WORKER_LIMITS_VARIABLE]))
     return create_app(
-        os.environ[WORKER_MODEL_VARIABLE], max_request_bytes=int(os.environ[WORKER_MAX_BYTES_VARIABLE])
+        os.environ[WORKER_MODEL_VARIABLE],
+        max_request_bytes=limits.max_bytes,
+        max_articles=limits.max_articles,
+        max_paragraphs=limits.max_paragraphs,
+        timeout=limits.timeout,
     )
 
 
@@ -246,23 +350,24 @@ def serve(
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    limits: RequestLimits = RequestLimits(),
     workers: int = 1,
     progress: Callable[[str], None] = lambda m: None,
 ) -> None:
-    """Load the model, then serve until interrupted: in this process, or in `workers`
-    processes that each load their own (this one only checks the model file, so a bad one
-    is refused before anything listens, either way)."""
+    """Load the model (a bad one is refused before anything listens), then serve until
+    interrupted: in this process, or in `workers` processes that each load their own."""
     import uvicorn
 
-    from triage.model import check_model_file
     from triage.paths import default_model_path
 
     model_path = Path(model_path) if model_path is not None else default_model_path()
-    if workers == 1:
-        app = create_app(model_path, max_request_bytes=max_request_bytes)
-    else:
-        check_model_file(model_path)
+    app = create_app(  # loaded here too with --workers: a bad model is refused before anything listens
+        model_path,
+        max_request_bytes=limits.max_bytes,
+        max_articles=limits.max_articles,
+        max_paragraphs=limits.max_paragraphs,
+        timeout=limits.timeout,
+    )
     _check_can_listen(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
         progress(f"warning: serving on {host}: anyone who can reach this machine can use it")
@@ -273,8 +378,9 @@ def serve(
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="warning")
         return
+    del app  # each worker makes its own
     os.environ[WORKER_MODEL_VARIABLE] = str(model_path.resolve())
-    os.environ[WORKER_MAX_BYTES_VARIABLE] = str(max_request_bytes)
+    os.environ[WORKER_LIMITS_VARIABLE] = json.dumps(asdict(limits))
     config = uvicorn.Config(
         "triage.serve:worker_app", factory=True, workers=workers, host=host, port=port, log_level="warning"
     )

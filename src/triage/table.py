@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shutil
 
+from triage.untrusted import for_terminal
+
 REVIEW_MARK = "?"
 REVIEW_WORD = "(review)"
 MIN_TEXT_WIDTH = 20
@@ -38,14 +40,14 @@ def to_table(
 
 def _paragraph_lines(obj: dict, explain: bool) -> list[str]:
     review = f"  {REVIEW_WORD}" if obj["needs_review"] else ""
-    lines = [f"{obj['id']}: {obj['label']} {obj['probabilities'][obj['label']]:.2f}{review}"]
+    lines = [f"{for_terminal(obj['id'])}: {obj['label']} {obj['probabilities'][obj['label']]:.2f}{review}"]
     if explain and obj.get("explanation"):
         lines += _explanation_lines(obj, "    ")
     return lines
 
 
 def _article_lines(obj: dict, explain: bool, width: int) -> list[str]:
-    lines = [f"== {obj['id']}" + (f": {obj['title']}" if obj["title"] else "")]
+    lines = [f"== {for_terminal(obj['id'])}" + (f": {for_terminal(obj['title'])}" if obj["title"] else "")]
     lines.append("   tags:" + ("" if obj["tags"] else " none"))
     label_width = max((len(tag["label"]) for tag in obj["tags"]), default=0)
     for tag in obj["tags"]:
@@ -61,7 +63,7 @@ def _article_lines(obj: dict, explain: bool, width: int) -> list[str]:
         review = f" {REVIEW_MARK}" if paragraph["needs_review"] else "  "
         probability = paragraph["probabilities"][paragraph["label"]]
         prefix = f"   {paragraph['index']:>3} {paragraph['label']:<18} {probability:.2f}{review} "
-        lines.append(prefix + _cut(paragraph["text"], max(width - len(prefix), MIN_TEXT_WIDTH)))
+        lines.append(prefix + _cut(for_terminal(paragraph["text"]), max(width - len(prefix), MIN_TEXT_WIDTH)))
         if explain and paragraph.get("explanation"):
             lines += _explanation_lines(paragraph, "       ")
     lines.append("")
@@ -108,7 +110,7 @@ def _explanation_lines(paragraph: dict, indent: str) -> list[str]:
 
 
 def _terms(terms: list[dict]) -> str:
-    return ", ".join(term["term"] for term in terms)
+    return for_terminal(", ".join(term["term"] for term in terms))
 
 
 def _cut(text: str, width: int) -> str:
