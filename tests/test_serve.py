@@ -332,3 +332,38 @@ def test_the_workers_listen_on_a_tcp_socket_so_keep_alive_answers_are_not_held_b
 
     with listening_socket("127.0.0.1", 0) as listener:
         assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()
+
+
+def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatch):
+    """Threads scoring side by side only contend for Python's lock; requests queue instead."""
+    import threading
+    import time
+
+    import triage.serve
+
+    active, most = [0], [0]
+    real_score = triage.serve.score_records
+
+    def slow_score(*args, **kwargs):
+        active[0] += 1
+        most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        active[0] -= 1
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(triage.serve, "score_records", slow_score)
+    with TestClient(create_app(trained.model_path)) as test_client:
+        codes = []
+        threads = [
+            threading.Thread(
+                target=lambda: codes.append(
+                    test_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code
+                )
+            )
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert codes == [200] * 4 and most[0] == 1
