@@ -267,8 +267,43 @@ def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path,
     path = tmp_path / f"input{suffix}"
     path.write_bytes(b"whatever")
     assert_one_line_error(
-        *predict(path)[::2], 3, "not supported; use .txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html"
+        *predict(path)[::2], 3, "not supported; use .txt, .csv, .jsonl (each optionally .gz), .parquet, .html"
     )
+
+
+def test_a_gzipped_text_article_is_read_as_the_text_itself(predict, tmp_path):
+    import gzip
+
+    plain = tmp_path / "article.txt"
+    plain.write_text(ARTICLE_TEXT, encoding="utf-8")
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(gzip.compress(ARTICLE_TEXT.encode("utf-8")))
+    code, out, err = predict(packed)
+    assert code == 0, err
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    (expected,) = [json.loads(line) for line in predict(plain)[1].splitlines()]
+    assert record["id"] == str(packed)
+    assert record["paragraphs"] == expected["paragraphs"] and record["tags"] == expected["tags"]
+
+
+def test_a_gzipped_text_article_over_max_bytes_once_unpacked_is_refused(predict, tmp_path):
+    import gzip
+
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(gzip.compress(((ENGLISH + "\n") * 200).encode()))  # 18 KB; packed, a few hundred bytes
+    assert_one_line_error(
+        *predict(packed, "--max-bytes", "5000")[::2], 3, "over --max-bytes 5,000 once unpacked"
+    )
+
+
+def test_a_truncated_gzipped_text_article_is_named(predict, tmp_path):
+    import gzip
+
+    data = gzip.compress(ARTICLE_TEXT.encode("utf-8"))
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(data[: len(data) // 2])
+    code, _, err = predict(packed)
+    assert code == 3 and f"{packed}: truncated or corrupt gzip data" in err and "Traceback" not in err
 
 
 def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeypatch):

@@ -364,7 +364,7 @@ def evaluate_command(
 PathsArgument = Annotated[
     list[str],
     typer.Argument(
-        help="Articles: .txt, .html/.htm pages, .csv/.jsonl (optionally .gz) or .parquet files of rows, "
+        help="Articles: .txt (optionally .gz), .html/.htm pages, .csv/.jsonl (optionally .gz) or .parquet files of rows, "
         "directories of them (searched recursively), or - for stdin.",
         show_default=False,
     ),

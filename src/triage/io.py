@@ -1,6 +1,6 @@
 """Reading the inputs analysts feed `triage predict` and writing its outputs safely.
 
-Inputs: a `.txt` article, `-` for standard input, a `.csv` / `.jsonl` (optionally
+Inputs: a `.txt` article (optionally gzipped), `-` for standard input, a `.csv` / `.jsonl` (optionally
 gzipped) or `.parquet` file with one article (or paragraph) per row, an `.html` page (its
 main text by trafilatura), or a directory of any of them. Everything is streamed: a feed
 is never read whole, and `max_bytes` limits one article. Text is UTF-8 (a BOM is dropped),
@@ -98,12 +98,19 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
 
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes, gunzipped for `.gz` (the limit is on what it unpacks to)."""
     with _opening(path):
         size = require_regular_file(path).st_size
         if size > max_bytes:
             raise BadInput(f"{path}: {size:,} bytes is over --max-bytes {max_bytes:,}")
-        with open(path, "rb") as stream:
-            return stream.read(max_bytes + 1)
+        if not path.name.lower().endswith(".gz"):
+            with open(path, "rb") as stream:
+                return stream.read(max_bytes + 1)
+        with _reading(path), gzip.open(path, "rb") as stream:
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise BadInput(f"{path}: over --max-bytes {max_bytes:,} once unpacked")
+        return data
 
 
 @contextmanager
@@ -156,6 +163,7 @@ def read_stdin(encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) 
 INPUT_KINDS = {
     ".jsonl.gz": "jsonl",
     ".csv.gz": "csv",
+    ".txt.gz": "txt",
     ".jsonl": "jsonl",
     ".csv": "csv",
     ".parquet": "parquet",
@@ -163,7 +171,7 @@ INPUT_KINDS = {
     ".htm": "html",
     ".txt": "txt",
 }
-SUPPORTED_FORMATS = ".txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html/.htm, a directory of them, or - for standard input"
+SUPPORTED_FORMATS = ".txt, .csv, .jsonl (each optionally .gz), .parquet, .html/.htm, a directory of them, or - for standard input"
 EXTRACTED_TEXT = "extracted main text"  # what an HTML page's line spans count lines of
 
 
