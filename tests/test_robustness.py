@@ -259,7 +259,7 @@ def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_be
     assert code == 3
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "z"]
     assert f"{path}: not a readable CSV after row 1 (field larger than field limit" in err
-    assert "its later rows are not read" in err and "1 file(s) could not be read to the end" in err
+    assert "its later rows are not read" in err and "1 file could not be read to the end" in err
 
 
 @pytest.mark.parametrize("suffix", [".docx", ".pdf", ".gz"])

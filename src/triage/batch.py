@@ -39,6 +39,7 @@ from triage.io import (
 )
 from triage.locking import exclusive
 from triage.outputs import open_writer
+from triage.wording import counted
 
 JOURNAL_SUFFIX = ".partial"
 CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
@@ -65,30 +66,37 @@ class BatchSummary:
     """Counts of a run, for its closing line (kept in the journal across --resume)."""
 
     records: int = 0
-    skipped: int = 0
+    skipped: int = 0  # rows
     near_duplicates: int = 0
     tags: Counter = field(default_factory=Counter)
     failed_files: list[str] = field(default_factory=list)
     seconds: float = 0.0  # this process's share of the run
+    skipped_files: int = 0
 
     def line(self, unit: str) -> str:
         seconds = self.seconds
-        noun = ("article" if unit == "article" else "paragraph") + ("" if self.records == 1 else "s")
+        noun = counted(self.records, "article" if unit == "article" else "paragraph")
         tags = ", ".join(f"{label} {count}" for label, count in self.tags.most_common()) or "none"
+        skipped = [counted(self.skipped, "row")] if self.skipped or not self.skipped_files else []
+        if self.skipped_files:
+            skipped.append(counted(self.skipped_files, "file"))
         duplicates = (
-            f", {self.near_duplicates} near-duplicate(s) counted once" if self.near_duplicates else ""
+            f", {counted(self.near_duplicates, 'near-duplicate')} counted once"
+            if self.near_duplicates
+            else ""
         )
-        failed = f", {len(self.failed_files)} file(s) failed" if self.failed_files else ""
+        failed = f", {counted(len(self.failed_files), 'file')} failed" if self.failed_files else ""
         what = "tags" if unit == "article" else "labels"
         return (
-            f"triaged {self.records:,} {noun} in {seconds:.1f}s ({self.records / max(seconds, 1e-9):,.0f}/s)"
-            f"; skipped {self.skipped}{failed}{duplicates}; {what}: {tags}"
+            f"triaged {noun} in {seconds:.1f}s ({self.records / max(seconds, 1e-9):,.0f}/s)"
+            f"; skipped {' and '.join(skipped)}{failed}{duplicates}; {what}: {tags}"
         )
 
     def to_dict(self) -> dict:
         return {
             "records": self.records,
             "skipped": self.skipped,
+            "skipped_files": self.skipped_files,
             "near_duplicates": self.near_duplicates,
             "tags": dict(self.tags),
             "failed_files": self.failed_files,
@@ -102,6 +110,7 @@ class BatchSummary:
             values["near_duplicates"],
             Counter(values["tags"]),
             list(values["failed_files"]),
+            skipped_files=values.get("skipped_files", 0),  # journals written before it was counted
         )
 
 
@@ -631,34 +640,41 @@ def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None
 
 # --- the run -------------------------------------------------------------------------------------
 class ReadTally:
-    """Rows skipped and files failed while reading, held with the chunk they were read into
+    """Rows and files skipped and files failed while reading, held with the chunk they were read into
     until that chunk is committed. With --jobs, chunks are read ahead of the ones written;
     a kill loses those, and --resume reads them (and warns about them) again, so only a
     committed chunk's counts may enter the journal's summary."""
 
     def __init__(self):
-        self.skipped = 0
+        self.skipped = self.skipped_files = 0
         self.failed_files: list[str] = []
-        self._per_chunk: deque[tuple[int, list[str]]] = deque()
+        self._per_chunk: deque[tuple[int, int, list[str]]] = deque()
+
+    def note(self, message: str) -> None:
+        """Count what a warning says it skipped (io.Skipped: rows or files)."""
+        self.skipped += getattr(message, "rows", 0)
+        self.skipped_files += getattr(message, "files", 0)
 
     def cut(self, chunks: Iterable[list[InputRecord]]) -> Iterator[list[InputRecord]]:
         """Pass `chunks` on, each with what was read up to its last record."""
         for chunk in chunks:
-            self._per_chunk.append((self.skipped, self.failed_files))
-            self.skipped, self.failed_files = 0, []
+            self._per_chunk.append((self.skipped, self.skipped_files, self.failed_files))
+            self.skipped, self.skipped_files, self.failed_files = 0, 0, []
             yield chunk
 
     def count_next_chunk(self, summary: BatchSummary) -> None:
         """The oldest uncommitted chunk is being committed: its counts join `summary`."""
-        skipped, failed_files = self._per_chunk.popleft()
+        skipped, skipped_files, failed_files = self._per_chunk.popleft()
         summary.skipped += skipped
+        summary.skipped_files += skipped_files
         summary.failed_files.extend(failed_files)
 
     def count_the_rest(self, summary: BatchSummary) -> None:
         """What was read after the last chunk (rows skipped at the end of the input)."""
         summary.skipped += self.skipped
+        summary.skipped_files += self.skipped_files
         summary.failed_files.extend(self.failed_files)
-        self.skipped, self.failed_files = 0, []
+        self.skipped, self.skipped_files, self.failed_files = 0, 0, []
 
 
 @dataclass
@@ -714,8 +730,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     def counted_warn(message: str) -> None:
         if muted["on"]:
             return
-        if message.startswith("skipped"):
-            tally.skipped += 1
+        tally.note(message)
         warn(message)
 
     def failed(message: str) -> None:

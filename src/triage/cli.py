@@ -561,8 +561,10 @@ def predict_command(
     if not quiet:
         say(summary.line(unit.value) + (f"; wrote {output}" if output else ""))
     if summary.failed_files:
+        from triage.wording import counted
+
         raise BadInput(
-            f"{len(summary.failed_files)} file(s) could not be read to the end: {summary.failed_files[0]}"
+            f"{counted(len(summary.failed_files), 'file')} could not be read to the end: {summary.failed_files[0]}"
         )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput, UsageError
 from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
+from triage.wording import counted
 
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
@@ -65,6 +66,19 @@ class InputRecord:
 
 
 Warn = Callable[[str], None]
+
+
+class Skipped(str):
+    """A warning that input was passed over: its text, and how many rows or files it skipped
+    (one warning may name several files), so a run's summary counts what the warnings say."""
+
+    rows: int
+    files: int
+
+    def __new__(cls, text: str, *, rows: int = 0, files: int = 0):
+        message = super().__new__(cls, text)
+        message.rows, message.files = rows, files
+        return message
 
 
 def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
@@ -318,7 +332,12 @@ def _directory_records(
     if unsupported:
         shown = ", ".join(str(path) for path in unsupported[:10])
         more = f" and {len(unsupported) - 10} more" if len(unsupported) > 10 else ""
-        warn(f"skipped {len(unsupported)} file(s) of unsupported types in {directory}: {shown}{more}")
+        warn(
+            Skipped(
+                f"skipped {counted(len(unsupported), 'file')} of unsupported types in {directory}: {shown}{more}",
+                files=len(unsupported),
+            )
+        )
     if not files:
         raise BadInput(f"{directory}: no articles to read (looked for {', '.join(INPUT_KINDS)})")
     good = 0
@@ -332,7 +351,8 @@ def _directory_records(
             raise
         except BadInput as exc:
             message = str(exc)
-            warn(f"skipped {message}" if message.startswith(str(path)) else f"skipped {path}: {message}")
+            text = f"skipped {message}" if message.startswith(str(path)) else f"skipped {path}: {message}"
+            warn(Skipped(text, files=1))
     if not good:
         raise BadInput(f"{directory}: none of its {len(files)} files could be read")
 
@@ -518,10 +538,10 @@ def _jsonl_records(
             try:
                 row = json.loads(line)
             except ValueError:
-                warn(f"skipped {path} line {number}: not valid JSON")
+                warn(Skipped(f"skipped {path} line {number}: not valid JSON", rows=1))
                 continue
             if not isinstance(row, dict):
-                warn(f"skipped {path} line {number}: not a JSON object")
+                warn(Skipped(f"skipped {path} line {number}: not a JSON object", rows=1))
                 continue
             if not checked:  # the first object stands for the file: its fields must be there
                 _check_columns(path, list(row), options, what="field")
@@ -531,8 +551,11 @@ def _jsonl_records(
         raise BadInput(f"{path}: no JSON lines")
 
 
-def _undecodable(path: Path, unit: str, number: int, encoding: str) -> str:
-    return f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)"
+def _undecodable(path: Path, unit: str, number: int, encoding: str) -> Skipped:
+    return Skipped(
+        f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)",
+        rows=1,
+    )
 
 
 def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int]]:
@@ -572,10 +595,20 @@ def _row_record(path, name, row, number, unit, warn, options: ReadOptions, offse
     text = row.get(options.text_column)
     record_id = id_text(row.get(options.id_column or DEFAULT_ID_COLUMN)) or f"{name}:{number}"
     if not isinstance(text, str) or not text.strip():
-        warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}")
+        warn(
+            Skipped(
+                f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}",
+                rows=1,
+            )
+        )
         return None
     if len(text) > options.max_bytes and len(text.encode("utf-8")) > options.max_bytes:
-        warn(f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}")
+        warn(
+            Skipped(
+                f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}",
+                rows=1,
+            )
+        )
         return None
     title = row.get(options.title_column or "title")
     title = title.strip() if isinstance(title, str) and title.strip() else None
