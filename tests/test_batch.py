@@ -863,7 +863,7 @@ def test_the_dask_engine_on_a_local_cluster_equals_the_local_engine(trained, tmp
 def test_a_feed_with_no_readable_row_is_an_error_and_leaves_no_output(predict, tmp_path):
     feed = write_rows_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": " "}, {"id": "b", "text": ""}])
     code, _, err = predict(feed, "-o", tmp_path / "out.jsonl")
-    assert code == 3 and err.strip().splitlines()[-1] == "error: no readable input"
+    assert code == 3 and err.strip().splitlines()[-1] == f"error: no readable input in {feed}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
 
 

@@ -364,6 +364,21 @@ def test_a_fifo_in_a_directory_is_skipped_with_a_warning(trained, tmp_path):
     assert f"skipped {tmp_path / 'b.jsonl'}: is a named pipe (FIFO)" in result.stderr
 
 
+def test_a_csv_with_only_a_header_is_refused_naming_it(predict, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("url,headline,body,date\n", encoding="utf-8")
+    assert_one_line_error(*predict(feed, "--text-column", "body")[::2], 3, f"{feed}: no rows, only a header")
+
+
+def test_a_csv_with_only_a_header_among_other_feeds_is_named_and_skipped(predict, tmp_path):
+    (tmp_path / "a.csv").write_text("id,text\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text(f"id,text\nb1,{ENGLISH}\n", encoding="utf-8")
+    code, out, err = predict(tmp_path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["b1"]
+    assert f"skipped {tmp_path / 'a.csv'}: no rows, only a header" in err
+
+
 def test_an_empty_directory_is_refused(predict, tmp_path):
     assert_one_line_error(*predict(tmp_path)[::2], 3, "no articles to read")
 

@@ -34,6 +34,7 @@ from triage.io import (
     check_keep_columns,
     check_output_target,
     iter_inputs,
+    named_inputs,
     paragraph_record,
     to_jsonl,
 )
@@ -784,7 +785,8 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             if journal is not None:
                 shutil.rmtree(journal.directory, ignore_errors=True)
             raise BadInput(
-                "no readable input" + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
+                f"no readable input in {named_inputs(request.paths)}"
+                + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
             )
         if journal is not None:
             journal.assemble(

@@ -243,6 +243,11 @@ def iter_inputs(
             yield from _guarded(_file_records(path, warn, options, ids, path.name), file_failed)
 
 
+def named_inputs(paths: list[str]) -> str:
+    """The inputs of a run as a message names them."""
+    return ", ".join("standard input" if name == "-" else name for name in paths)
+
+
 class RunIds:
     """The ids a run has given out, for the duplicate-id warning across all its inputs
     (remembering at most DUPLICATE_ID_LIMIT of them)."""
@@ -521,6 +526,8 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple
                 warn(_undecodable(path, "row", number, stream.encoding))
                 continue
             yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
+    if not number:
+        raise BadInput(f"{path}: no rows, only a header")
 
 
 def _jsonl_records(
@@ -589,6 +596,8 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[t
         raise
     except Exception as exc:
         raise BadFile(f"{path}: corrupt Parquet data after row {number} ({type(exc).__name__})") from None
+    if not number:
+        raise BadInput(f"{path}: no rows")
 
 
 def _row_record(path, name, row, number, unit, warn, options: ReadOptions, offset=None) -> InputRecord | None:
