@@ -389,11 +389,52 @@ def test_stdin_with_no_input_is_refused(predict, monkeypatch):
 
 
 # --- outputs: nothing existing is overwritten or left half-written ------------------------------
-def test_output_into_a_missing_directory_is_refused(predict, tmp_path):
+def test_a_run_refused_before_any_chunk_leaves_no_journal_to_resume(predict, tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text("   \n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert_one_line_error(*predict(article, "-o", target)[::2], 3, "empty or whitespace only")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    code, _, err = predict(article, "-o", target)  # no --force, no --resume asked for
+    assert code == 0, err
+
+
+def test_output_into_a_missing_folder_creates_it(predict, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "new" / "deeper" / "out.jsonl"
+    code, _, err = predict(tmp_path / "a.txt", "-o", target)
+    assert code == 0, err
+    assert json.loads(target.read_text())["id"] == str(tmp_path / "a.txt")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]
+
+
+def test_a_refused_run_into_a_missing_folder_leaves_no_folder_behind(predict, tmp_path):
+    (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
+    assert_one_line_error(
+        *predict(tmp_path / "empty.txt", "-o", tmp_path / "new" / "deeper" / "out.jsonl")[::2],
+        3,
+        "empty or whitespace only",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt"]
+
+
+def test_an_interrupted_run_into_a_new_folder_keeps_its_journal_there(predict, tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "new" / "out.jsonl"
+    monkeypatch.setattr("triage.batch._replace", _fail_with(KeyboardInterrupt()))
+    assert predict(tmp_path / "a.txt", "-o", target)[0] == 130
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl.partial"]
+
+
+def test_output_under_a_file_is_refused_naming_it(predict, tmp_path):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     assert_one_line_error(
-        *predict(tmp_path / "a.txt", "-o", tmp_path / "nope" / "out.jsonl")[::2], 3, "does not exist"
+        *predict(tmp_path / "a.txt", "-o", tmp_path / "a.txt" / "out.jsonl")[::2],
+        3,
+        f"cannot create the folder {tmp_path / 'a.txt'}",
     )
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == ARTICLE_TEXT
 
 
 def _fail_with(failure):

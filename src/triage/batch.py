@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage import __version__
-from triage.atomic import atomic_write_bytes, atomic_write_text, fsync_directory, fsync_file
+from triage.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    fsync_directory,
+    fsync_file,
+    missing_folders_made,
+)
 from triage.errors import BadInput, Interrupted, ModelRefused
 from triage.io import (
     OUTPUT_SCHEMA,
@@ -709,9 +715,11 @@ def run_batch(
     check_input_paths(request.paths)
     if request.output is None:
         return _run_batch(request, warn, file_failed, stdout)
-    check_output_target(request.output, request.force)  # its folder must exist to hold the lock
-    with exclusive(request.output, "-o"):
-        return _run_batch(request, warn, file_failed, stdout)
+    # its folder must exist to hold the lock: made when missing, gone again if the run fails empty
+    with missing_folders_made(request.output.parent, f"-o {request.output}"):
+        check_output_target(request.output, request.force)
+        with exclusive(request.output, "-o"):
+            return _run_batch(request, warn, file_failed, stdout)
 
 
 def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
@@ -800,6 +808,12 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             f"; run the same command with --resume to continue from {journal.directory}" if journal else ""
         )
         raise Interrupted(f"interrupted after {inputs_done:,} input records{where}") from None
+    except BadInput:
+        if journal is not None and not request.resume and not journal.manifest["parts"]:
+            # refused before any chunk was finished: a journal of nothing to resume would
+            # only make the next run ask for --resume or --force
+            shutil.rmtree(journal.directory, ignore_errors=True)
+        raise
     summary.seconds = time.monotonic() - started
     return summary
 
