@@ -225,6 +225,45 @@ def test_the_hint_after_an_unexpected_error_is_a_command_that_shows_the_tracebac
         main(words[1:])
 
 
+# --- the batch extra's install hint ------------------------------------------------------------
+PAGE = "<html><head><title>Fines</title></head><body><p>The court fined the seller.</p></body></html>"
+
+
+def test_without_the_batch_extra_an_html_page_names_this_checkouts_install_command(
+    capsys, trained, tmp_path, monkeypatch
+):
+    import shlex
+
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # as if the extra were not installed
+    monkeypatch.chdir(tmp_path)  # elsewhere than the checkout: the paths are written out
+    code, _, err = run(capsys, "predict", page, "--model", trained.model_path, "--format", "jsonl")
+    assert code == 3 and err.count("\n") == 1
+    assert "pip install 'triage[batch]'" not in err
+    command = shlex.split(err.split("install the batch extra with ", 1)[1])
+    assert command[:6] == [sys.executable, "-m", "pip", "install", "-c", str(ROOT / "constraints.txt")]
+    assert command[6:] == ["-e", f"{ROOT}[batch]"]
+
+
+def test_the_install_command_from_the_checkout_is_the_readmes(monkeypatch):
+    from triage.paths import extra_install_command
+
+    monkeypatch.chdir(ROOT)
+    command = extra_install_command("batch")
+    assert command.endswith("-m pip install -c constraints.txt -e '.[batch]'")
+    assert "pip install -c constraints.txt -e '.[batch]'" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_installed_without_a_checkout_the_hint_names_the_extras_requirements(monkeypatch):
+    import triage.paths
+
+    monkeypatch.setattr(triage.paths, "checkout_root", lambda: None)
+    command = triage.paths.extra_install_command("batch")
+    assert "triage" not in command.split("pip install", 1)[1]
+    assert "'pyarrow>=15'" in command and "'trafilatura>=1.8'" in command
+
+
 # --- ingest, validate, evaluate, train -----------------------------------------------------------
 def test_ingest_shows_paragraphs_with_line_spans_and_dropped_lines_with_rules(capsys):
     code, out, _ = run(capsys, "ingest", ROOT / "data/raw/003_95466451ce915636.txt", "--show-dropped")

@@ -570,7 +570,7 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[t
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise BadInput(f"{path}: reading Parquet needs pyarrow: pip install 'triage[batch]'") from None
+        raise BadInput(f"{path}: reading Parquet needs pyarrow: {_batch_extra()}") from None
     try:
         parquet = pq.ParquetFile(path)
         fields = parquet.schema_arrow.names
@@ -682,11 +682,17 @@ def extract_main_text(page: str, path: Path) -> tuple[str | None, str]:
     try:
         import trafilatura
     except ImportError:
-        raise BadInput(f"{path}: reading HTML needs trafilatura: pip install 'triage[batch]'") from None
+        raise BadInput(f"{path}: reading HTML needs trafilatura: {_batch_extra()}") from None
     text = trafilatura.extract(page, include_comments=False, include_tables=False, favor_precision=True)
     metadata = trafilatura.extract_metadata(page)
     title = metadata.title if metadata is not None and metadata.title else None
     return title, text or ""
+
+
+def _batch_extra() -> str:
+    from triage.paths import extra_install_command
+
+    return f"install the batch extra with {extra_install_command('batch')}"
 
 
 def check_output_target(path: Path | str, force: bool = False) -> None:
