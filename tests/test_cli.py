@@ -273,6 +273,51 @@ def test_ingest_shows_paragraphs_with_line_spans_and_dropped_lines_with_rules(ca
     assert "dropped line 1 (navigation): Home >" in out
 
 
+FURNISHED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Shoe maker sues marketplace | Example News</title></head>
+<body>
+<div id="cookie-banner">We use cookies to improve your experience. Accept all cookies?</div>
+<nav><a href="/">Home</a> <a href="/business">Business</a> <a href="/tech">Tech</a></nav>
+<article>
+<h1>Shoe maker sues marketplace over fake trainers</h1>
+<p>The shoe maker filed a lawsuit in a federal court on Monday, accusing the marketplace of letting
+sellers list thousands of counterfeit trainers.</p>
+<p>The complaint asks for damages and for an order that the marketplace remove the listings within a
+day of a report from the brand.</p>
+<p>A spokesperson for the marketplace said it would fight the claims and that it already removes
+infringing listings as soon as rights holders report them.</p>
+</article>
+<footer>Copyright 2026 Example News. All rights reserved. <a href="/privacy">Privacy</a></footer>
+</body></html>
+"""
+
+
+def test_ingest_reads_a_page_as_predict_does(capsys, trained, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(FURNISHED_PAGE, encoding="utf-8")
+    code, out, err = run(capsys, "ingest", page, "--show-dropped")
+    assert code == 0, err
+    assert "<" not in out and "cookie" not in out.lower()
+    code, records, _ = run(capsys, "predict", page, "--model", trained.model_path, "--format", "jsonl")
+    (record,) = [json.loads(line) for line in records.splitlines()]
+    lines = out.splitlines()
+    assert lines[0].endswith(f": {record['title']}")
+    assert "extracted main text" in lines[1]
+    shown = [line for line in lines if line.startswith("[")]
+    assert shown == [
+        f"[{p['index']}] lines {p['lines'][0]}-{p['lines'][1]}: {p['text']}" for p in record["paragraphs"]
+    ]
+    assert len(shown) == 3
+
+
+def test_ingest_refuses_a_file_of_rows_pointing_to_predict(capsys, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,text\na,The court fined the seller.\n", encoding="utf-8")
+    code, out, err = run(capsys, "ingest", feed)
+    assert code == 3 and out == "" and err.count("\n") == 1
+    assert f"triage predict {feed} --format table" in err
+
+
 def test_validate_reports_counts_and_refuses_a_bad_file(capsys, tmp_path):
     code, out, _ = run(capsys, "validate", "--data", ROOT / "data/labeled")
     assert code == 0 and out.startswith("ok:")

@@ -122,11 +122,21 @@ class BatchSummary:
 
 
 # --- scoring ------------------------------------------------------------------------------------
+def ingest_record(record: InputRecord):
+    """The article `triage predict` scores for a record (and `triage ingest` shows): its text
+    ingested, with the record's title (a feed's title column, a page's) when ingestion
+    found none."""
+    from triage.ingestion import ingest
+
+    article = ingest(record.text)
+    if record.title and not article.title:
+        article = type(article)(record.title, None, article.paragraphs, article.dropped)
+    return article
+
+
 def score_records(model, records: list[InputRecord], options: ScoreOptions) -> tuple[list[dict], list[str]]:
     """(output records, warnings) for a chunk of input records, in order: the chunk's
     paragraphs (or articles, all together) go through the model in one call."""
-    from triage.ingestion import ingest
-
     warnings: list[str] = []
     if options.unit == "paragraph":
         predictions = model.predict_paragraphs(
@@ -137,12 +147,7 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
             for record, prediction in zip(records, predictions, strict=True)
         ]
         return outputs, warnings
-    articles = []
-    for record in records:
-        article = ingest(record.text)
-        if record.title and not article.title:
-            article = type(article)(record.title, None, article.paragraphs, article.dropped)
-        articles.append(article)
+    articles = [ingest_record(record) for record in records]
     predictions = model.predict_articles(
         articles, context=options.context, threshold=options.threshold, explain=options.explain
     )

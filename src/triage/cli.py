@@ -665,7 +665,14 @@ def serve_command(
 
 @app.command("ingest")
 def ingest_command(
-    path: Annotated[str, typer.Argument(help="A scraped article (.txt) or - for stdin.", show_default=False)],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="One article: .txt (optionally .gz), an .html/.htm page (its main text, as predict reads "
+            "it), or - for stdin.",
+            show_default=False,
+        ),
+    ],
     show_dropped: Annotated[
         bool,
         typer.Option("--show-dropped", help="Also list every dropped line and the rule that dropped it."),
@@ -677,23 +684,28 @@ def ingest_command(
         int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this.")
     ] = 20_000_000,
 ) -> None:
-    """Show the title and paragraphs ingestion keeps, with their raw line spans.
+    """Show the title and paragraphs ingestion keeps, with their line spans: the article as
+    `triage predict` reads and ingests it.
 
     Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
     """
-    from triage.ingestion import ingest
-    from triage.io import read_stdin, read_text
+    from triage.batch import ingest_record
+    from triage.io import ReadOptions, read_article
 
-    text = read_stdin(encoding, max_bytes) if path == "-" else read_text(Path(path), encoding, max_bytes)
-    if not text.strip():
-        raise BadInput(f"{path}: empty or whitespace only")
-    article = ingest(text)
-    print(f"title (line {article.title_line}): {article.title}" if article.title else "title: (none found)")
+    record = read_article(path, ReadOptions(encoding=encoding, max_bytes=max_bytes), warn=_warner(False))
+    article = ingest_record(record)
+    print(f"title (line {article.title_line}): {article.title}" if article.title_line else _title(article))
+    if record.lines_refer_to:
+        print(f"(line numbers count lines of the page's {record.lines_refer_to}, as in predict's records)")
     for paragraph in article.paragraphs:
         print(f"[{paragraph.index}] lines {paragraph.first_line}-{paragraph.last_line}: {paragraph.text}")
     if show_dropped:
         for line in article.dropped:
             print(f"dropped line {line.line} ({line.rule}): {line.text.strip()}")
+
+
+def _title(article) -> str:
+    return f"title: {article.title}" if article.title else "title: (none found)"
 
 
 @app.command("validate")

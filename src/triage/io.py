@@ -319,6 +319,31 @@ def _file_records(
     yield record
 
 
+def read_article(name: str, options: ReadOptions, warn: Warn) -> InputRecord:
+    """One article as `iter_inputs` reads it (for `triage ingest`): `-` for standard input,
+    a `.txt` (or `.txt.gz`) file, or an `.html`/`.htm` page's main text. A file of rows is
+    refused: each of its rows is an article."""
+    if name == "-":
+        text = read_stdin(options.encoding, options.max_bytes)
+        if not text.strip():
+            raise BadInput("standard input: no text")
+        return InputRecord("-", text)
+    check_input_paths([name])
+    path = Path(name)
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory; give one article")
+    kind = input_kind(path) or "txt"
+    if kind == "html":
+        return _html_record(path, warn, options)
+    if kind != "txt":
+        raise BadInput(
+            f"{path}: a file of rows, each an article; `triage predict {path} --format table` "
+            "shows each one's paragraphs"
+        )
+    record = text_record(str(path), read_bytes(path, options.max_bytes), options)
+    return replace(record, source=str(path))
+
+
 def text_record(name: str, data: bytes, options: ReadOptions) -> InputRecord:
     """One article from the bytes of a text file named `name` (read, uploaded or pasted):
     decoded by the file rules, refused when over --max-bytes, empty or whitespace only."""
