@@ -897,7 +897,7 @@ def review_command(
             f"{', '.join(map(str, applied.files))}; log: {applied.log_path}"
         )
         return
-    issues = review.review_rows(
+    result = review.review_rows(
         data,
         model_path=model,
         n_folds=None if loao else folds,
@@ -905,16 +905,22 @@ def review_command(
         manifest_path=manifest,
         progress=say,
     )
-    say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
-    shown = issues.head(top)
+    rows = result.rows
+    if result.flagged:
+        say(f"{len(rows)} rows confidently contradicted; showing {min(top, len(rows))}")
+    else:
+        say(f"{review.too_few_message(result.too_few)}; showing {min(top, len(rows))} of {len(rows)}")
+    shown = rows.head(top)
     if output_format == ReviewFormat.csv:
         from triage.untrusted import spreadsheet_csv
 
         sys.stdout.write(spreadsheet_csv(shown))
     elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
-    else:
+    elif result.flagged:
         sys.stdout.write(review.render_review_table(shown))
+    else:
+        sys.stdout.write(review.render_plain_table(shown))
     sys.stdout.flush()
 
 
