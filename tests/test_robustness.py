@@ -370,6 +370,15 @@ def test_a_csv_with_only_a_header_is_refused_naming_it(predict, tmp_path):
     assert_one_line_error(*predict(feed, "--text-column", "body")[::2], 3, f"{feed}: no rows, only a header")
 
 
+def test_a_parquet_file_with_no_rows_is_refused_naming_it(predict, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    feed = tmp_path / "feed.parquet"
+    pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), feed)
+    assert_one_line_error(*predict(feed)[::2], 3, f"{feed}: no rows")
+
+
 def test_a_csv_with_only_a_header_among_other_feeds_is_named_and_skipped(predict, tmp_path):
     (tmp_path / "a.csv").write_text("id,text\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text(f"id,text\nb1,{ENGLISH}\n", encoding="utf-8")
