@@ -294,31 +294,36 @@ def too_few_message(too_few: dict[str, int]) -> str:
 
 def render_plain_table(rows: pd.DataFrame, width: int = 100) -> str:
     """Each row's out-of-fold probabilities for people: the given label's and the top one's."""
-    lines = []
-    for row in rows.itertuples(index=False):
-        text = for_terminal(row.text)
-        text = text if len(text) <= width else text[: width - 3] + "..."
-        lines.append(
+    return _row_blocks(
+        rows,
+        lambda row: (
             f"  {for_terminal(row.article_id)} paragraph {row.paragraph}: given {row.given_label} "
             f"{row.p_given:.2f} out of fold; top {row.model_label} {row.p_model:.2f}"
-        )
-        lines.append(f"     {text}")
-    return "\n".join(lines) + "\n"
+        ),
+        width,
+    )
 
 
 def render_review_table(issues: pd.DataFrame, width: int = 100) -> str:
     """The issues for people: one block per row, both labels and the text."""
     if issues.empty:
         return "no label issues: no row's given label is confidently contradicted\n"
+    return _row_blocks(
+        issues,
+        lambda row: (
+            f"{row.rank:>3}. {for_terminal(row.article_id)} paragraph {row.paragraph}: given "
+            f"{row.given_label} ({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
+        ),
+        width,
+    )
+
+
+def _row_blocks(rows: pd.DataFrame, heading: Callable, width: int) -> str:
+    """One block per row: its heading line, then its text cut to `width`, made inert for the terminal."""
     lines = []
-    for row in issues.itertuples(index=False):
+    for row in rows.itertuples(index=False):
         text = for_terminal(row.text)
-        text = text if len(text) <= width else text[: width - 3] + "..."
-        lines.append(
-            f"{row.rank:>3}. {for_terminal(row.article_id)} paragraph {row.paragraph}: given {row.given_label} "
-            f"({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
-        )
-        lines.append(f"     {text}")
+        lines += [heading(row), "     " + (text if len(text) <= width else text[: width - 3] + "...")]
     return "\n".join(lines) + "\n"
 
 
