@@ -87,6 +87,11 @@ class ParagraphRecord(TypedDict):
     triage_version: str
 
 
+# The nested parts have no keys but these (pydantic reads this config, as a plain dict, when
+# it makes the spec); the records themselves may carry kept input columns beside theirs.
+for _part in (Term, RunnerUp, Tag, Paragraph):
+    _part.__pydantic_config__ = {"extra": "forbid"}
+
 # Every top-level key of the two records, in the order the writers emit them.
 ARTICLE_KEYS = tuple(get_type_hints(ArticleRecord))
 PARAGRAPH_KEYS = tuple(get_type_hints(ParagraphRecord))
