@@ -525,3 +525,14 @@ def test_uploads_are_read_with_the_chosen_columns_and_a_bad_file_fails_alone(cli
 def test_the_page_legend_speaks_of_the_explain_box_not_a_command_line_option(client):
     page = client.post("/", data={"text": PASTED_ARTICLE}).text
     assert "(tick explain for the terms behind its label)" in page and "--explain" not in page
+
+
+def test_a_near_duplicate_is_marked_as_predict_marks_it(client, trained, tmp_path, capsys):
+    rows = [("first", PASTED_ARTICLE), ("again", PASTED_ARTICLE.replace("second year", "third year"))]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+    main(["predict", str(feed), "--model", str(trained.model_path), "--format", "jsonl"])
+    cli_records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["near_duplicate_of"] for record in cli_records] == [None, "first"]
+    response = client.post("/api/predict", json={"articles": [{"id": i, "text": t} for i, t in rows]})
+    assert response.json()["records"] == cli_records

@@ -35,7 +35,7 @@ from fastapi import Body, Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from triage.batch import ScoreOptions, score_records
+from triage.batch import NearDuplicates, ScoreOptions, article_text, score_records
 from triage.errors import BadInput, TriageError, UsageError
 from triage.html import report_page, template_environment
 from triage.io import InputRecord, ReadOptions, RunIds, iter_inputs, reserved_output_names, text_record
@@ -443,14 +443,20 @@ def _triage_json(model, request: OneArticle | ManyArticles, limits: RequestLimit
 
 def _score(model, records, options: ScoreOptions, budget: _Budget, warnings: Warnings, failed) -> Triaged:
     """Score `records` in chunks, refused (413) once their paragraphs pass the cap or (503)
-    once the work has taken longer than the timeout."""
+    once the work has taken longer than the timeout; near-duplicate articles are marked as
+    `triage predict` marks them."""
     budget.check_inputs(len(records))
     objects, paragraphs = [], 0
+    duplicates = NearDuplicates() if options.unit == "article" else None
     for start in range(0, len(records), SCORING_CHUNK):
         budget.clock.check()
         scored, scoring_warnings = score_records(model, records[start : start + SCORING_CHUNK], options)
         for message in scoring_warnings:
             warnings.add(message)
+        if duplicates is not None:  # as the batch engine marks them
+            for record in scored:
+                sampled = NearDuplicates.sampled_grams(article_text(record))
+                record["near_duplicate_of"] = duplicates.original_of(record["id"], sampled)
         objects += scored
         paragraphs += sum(len(record.get("paragraphs", ())) for record in scored)
         if paragraphs > budget.limits.max_paragraphs:
