@@ -435,3 +435,33 @@ def test_the_legend_and_summary_say_what_the_review_flag_flags_and_catches_from_
         assert " ".join(summary["text"].split()).startswith(
             "1 of 2 paragraphs (50%) needs review. " + said[:30]
         )
+
+
+def test_a_repeated_id_anchors_only_its_first_record_which_a_near_duplicate_links_to():
+    again = {**COURT_STORY, "near_duplicate_of": "court-story"}
+    buffer = io.StringIO()
+    writer = HtmlReportWriter(buffer, LABELS)
+    writer.write([COURT_STORY, STORE_STORY, again])
+    writer.finish()
+    elements = Elements(buffer.getvalue())
+    ids = [element["id"] for element in elements.elements if element.get("id")]
+    assert len(ids) == len(set(ids))  # no anchor twice on the page
+    (link,) = [e for e in elements.elements if e["tag"] == "a" and e["href"].startswith("#id-")]
+    headings = [e for e in elements.elements if e["tag"] == "h2" and e["text"] == "court-story"]
+    assert len(headings) == 2  # the story and its copy
+    assert "#" + headings[0].get("id", "") == link["href"] and "id" not in headings[1]
+
+
+def test_a_streamed_overview_waits_on_disk_past_its_memory_share_and_comes_out_the_same(monkeypatch):
+    import triage.html
+
+    pages = []
+    for spool_bytes in (1 << 20, 64):  # the second rolls its rows over to a temporary file
+        monkeypatch.setattr(triage.html, "SPOOL_BYTES", spool_bytes)
+        buffer = io.StringIO()
+        writer = HtmlReportWriter(buffer, LABELS)
+        writer.write([COURT_STORY, STORE_STORY] * 20)
+        assert writer._spool._rolled == (spool_bytes == 64)
+        writer.finish()
+        pages.append(buffer.getvalue())
+    assert pages[0] == pages[1] and pages[0].count('class="overview-row"') == 40
