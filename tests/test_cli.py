@@ -58,7 +58,7 @@ def test_predict_writes_one_json_object_per_article_naming_the_model(capsys, tra
         "own_probabilities",
     }
     assert abs(sum(paragraph["probabilities"].values()) - 1) < 1e-3
-    assert all(set(tag) == {"label", "score", "paragraphs"} for tag in record["tags"])
+    assert all(set(tag) == {"label", "score", "paragraphs", "threshold"} for tag in record["tags"])
 
 
 def test_predict_unit_paragraph_labels_each_row_as_it_is(capsys, trained, tmp_path):

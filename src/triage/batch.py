@@ -505,7 +505,9 @@ class Journal:
     def _commit(self) -> None:
         atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=1) + "\n")
 
-    def assemble(self, output_format: str, labels: list[str], keep_columns, explain: bool) -> None:
+    def assemble(
+        self, output_format: str, labels: list[str], keep_columns, explain: bool, card: dict | None = None
+    ) -> None:
         """Write the target from the parts: a temporary file, fsynced, renamed into place."""
         temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.tmp")
         try:
@@ -523,7 +525,12 @@ class Journal:
             else:
                 with open(temporary, "w", encoding="utf-8", newline="") as stream:
                     writer = open_writer(
-                        output_format, stream, labels=labels, keep_columns=keep_columns, explain=explain
+                        output_format,
+                        stream,
+                        labels=labels,
+                        keep_columns=keep_columns,
+                        explain=explain,
+                        card=card,
                     )
                     self._pour(writer)
                     stream.flush()
@@ -541,6 +548,8 @@ class Journal:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _pour(self, writer) -> None:
+        if hasattr(writer, "overview"):  # the parts can be read twice: the overview comes first
+            writer.overview(self.records())
         batch: list[dict] = []
         for record in self.records():
             batch.append(record)
@@ -739,6 +748,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             labels=model.labels,
             keep_columns=request.read_options.keep_columns,
             explain=options.explain,
+            card=model.card,
         )
     total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
     progress = Progress(request.show_progress, total)
@@ -773,7 +783,11 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             )
         if journal is not None:
             journal.assemble(
-                request.output_format, model.labels, request.read_options.keep_columns, options.explain
+                request.output_format,
+                model.labels,
+                request.read_options.keep_columns,
+                options.explain,
+                card=model.card,
             )
         else:
             writer.finish()

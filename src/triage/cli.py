@@ -646,8 +646,9 @@ def serve_command(
     ] = 1,
 ) -> None:
     """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
-    the html report, and POST /api/predict, which answers with predict's jsonl records
-    (spec: /openapi.json). Needs the serve extra: pip install -e '.[serve]'.
+    the html report; POST /api/predict takes JSON articles and POST /api/upload files, both
+    answering with predict's jsonl records (spec: /openapi.json). Needs the serve extra:
+    pip install -e '.[serve]'.
 
     Example: triage serve --port 8000
     """

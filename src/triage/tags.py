@@ -21,7 +21,8 @@ def article_tags(
     """Tags of one article from its paragraphs' probabilities (rows: paragraphs, columns: labels).
 
     The article is tagged L when the highest p(L) over its paragraphs reaches L's threshold;
-    the tag's score is that maximum and it lists the paragraphs at or above the threshold.
+    the tag's score is that maximum and it lists the paragraphs at or above the threshold,
+    which it carries (so a tag given by a paragraph labelled otherwise explains itself).
     `other` is never a tag. A float threshold applies to every label.
     """
     probabilities = np.asarray(probabilities, dtype=float)
@@ -63,6 +64,7 @@ def articles_tags(
                 "label": labels[column],
                 "score": round(float(maxima[position, which]), 4),
                 "paragraphs": [int(i) for i in np.flatnonzero(scores >= limits[which])],
+                "threshold": round(float(limits[which]), 4),
             }
         )
     return [sorted(article, key=lambda tag: -tag["score"]) for article in tags]
