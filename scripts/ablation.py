@@ -85,7 +85,8 @@ def data():
 
 def post_hoc_scores(scored, own, title_probabilities, mixing) -> dict:
     context = ArticleContextModel(None, labels=LABELS, **mixing)
-    probabilities = contextualise_by_article(scored, own, context, title_probabilities)
+    # mixing weights compared before any temperature is fitted: the mixing alone
+    probabilities = contextualise_by_article(scored, own, context, title_probabilities, temper_output=False)
     predicted = predicted_labels(probabilities)
     scores = classification_scores(scored["label"], predicted)
     seed = (scored["source"] == "seed").to_numpy()
@@ -108,7 +109,9 @@ def report_scores(pipeline, rows, manifest, thresholds, context: ArticleContextM
     matrix = align_probabilities(
         pipeline.classes_, pipeline.predict_proba([titles.get(i, "") for i in ids]), LABELS
     )
-    probabilities = contextualise_by_article(rows, own, context, dict(zip(ids, matrix, strict=True)))
+    probabilities = contextualise_by_article(
+        rows, own, context, dict(zip(ids, matrix, strict=True)), temper_output=False
+    )
     predicted = predicted_labels(probabilities)
     scores = classification_scores(rows["label"], predicted)
     return {

@@ -14,7 +14,14 @@ import pytest
 import triage.model as model_module
 from triage.corpus import LABELS
 from triage.errors import ModelRefused
-from triage.model import ALLOWED_TYPES, ArticleContextModel, Settings, fit_pipeline, save_model
+from triage.model import (
+    ALLOWED_TYPES,
+    ArticleContextModel,
+    Settings,
+    align_probabilities,
+    fit_pipeline,
+    save_model,
+)
 from triage.predict import load_model
 
 TEXTS = [
@@ -29,10 +36,11 @@ TEXTS = [
 
 def _tiny_model(seed_text: str = "") -> ArticleContextModel:
     settings = Settings(min_df=1, char_ngrams=None)
-    pipeline = fit_pipeline(
-        settings, TEXTS + [seed_text or TEXTS[0]], list(LABELS[i % 6] for i in range(18)) + ["legal_action"]
-    )
-    return ArticleContextModel(pipeline, 0.5)
+    texts = TEXTS + [seed_text or TEXTS[0]]
+    gold = list(LABELS[i % 6] for i in range(18)) + ["legal_action"]
+    pipeline = fit_pipeline(settings, texts, gold)
+    own = align_probabilities(pipeline.classes_, pipeline.predict_proba(texts), LABELS)
+    return ArticleContextModel(pipeline, 0.5, labels=LABELS).fit(own, gold)
 
 
 def _card() -> dict:

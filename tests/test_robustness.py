@@ -430,7 +430,7 @@ def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
 # --- faults in real processes ---------------------------------------------------------------------
 KILL_SCRIPT = textwrap.dedent("""
     import sys, sklearn
-    from triage.model import ArticleContextModel, Settings, fit_pipeline, save_model
+    from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline, save_model
     texts = ["court injunction damages seller", "platform removed listings", "brand accused platform",
              "notorious markets list", "flagship store growth", "company founded in"] * 3
     labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3
@@ -438,7 +438,9 @@ KILL_SCRIPT = textwrap.dedent("""
     settings = Settings(min_df=1, char_ngrams=None)
     for round in range(1000):
         pipeline = fit_pipeline(settings, texts + [f"extra text number {round}"], labels + ["other"])
-        save_model(ArticleContextModel(pipeline, 0.0), card, sys.argv[1])
+        own = align_probabilities(pipeline.classes_, pipeline.predict_proba(texts), card["labels"])
+        context = ArticleContextModel(pipeline, 0.0, labels=tuple(card["labels"])).fit(own, labels)
+        save_model(context, card, sys.argv[1])
         print(round, flush=True)
 """)
 
