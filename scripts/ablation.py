@@ -25,11 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from triage.corpus import LABELS, article_titles, load_labeled, load_manifest  # noqa: E402
-from triage.evaluation import (  # noqa: E402
+from triage.corpus import LABELS, article_titles, load_labeled, load_manifest
+from triage.evaluation import (
     article_tag_scores,
     bootstrap_interval,
     classification_scores,
@@ -41,8 +38,11 @@ from triage.evaluation import (  # noqa: E402
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline  # noqa: E402
-from triage.tags import choose_tag_thresholds  # noqa: E402
+from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline
+from triage.tags import choose_tag_thresholds
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 RESULTS = ROOT / "benchmarks/results/ablation.json"
 
