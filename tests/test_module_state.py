@@ -100,3 +100,12 @@ def test_no_function_of_the_package_keeps_state_at_module_level_beyond_the_named
         for name in module_state_written(path.read_text(encoding="utf-8"))
     }
     assert found == set(ALLOWED)
+
+
+def test_only_the_cli_sets_the_process_wide_csv_field_limit():
+    setters = [
+        path.name
+        for path in sorted(PACKAGE.glob("*.py"))
+        if "field_size_limit(" in path.read_text(encoding="utf-8")
+    ]
+    assert setters == ["cli.py"]

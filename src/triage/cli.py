@@ -922,8 +922,19 @@ def _warner(strict: bool, failure: bool = False):
     return warn
 
 
+# Python's csv module holds one field-size limit for the whole process (csv.field_size_limit),
+# so it is set once, here where the CLI starts, never by a reader per file: a field up to
+# the default --max-bytes is read (and skipped with a warning when over the command's own
+# --max-bytes); a longer one stops its file, named, with the rows before it kept (the csv
+# module cannot find the next row inside an over-long quoted field).
+CSV_FIELD_LIMIT = 20_000_000
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
+    import csv
+
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     command = typer.main.get_command(app)
     invocation = Invocation()  # --debug in this call only, however often main runs in a process
     try:
