@@ -83,6 +83,7 @@ class TriageModel:
 
     @property
     def short_sha(self) -> str:
+        """The model file's sha256, first 12 digits (a saved model's: its card names the file)."""
         return self.card["model_file"]["sha256"][:12]
 
     def thresholds(self, context: bool) -> tuple[dict[str, float], float]:

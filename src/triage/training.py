@@ -326,7 +326,7 @@ def train(
         card["encoder"] = installed_encoder().to_dict()
     card["realnews_test"] = realnews_test_figures(card, data)
     # Score the held-out and OOD rows with the model as it will be saved (report only).
-    model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
+    model = TriageModel(estimator, card)  # not saved yet: no model file, no sha
     for split, split_rows in report_splits(all_rows).items():
         if not split_rows.empty:
             progress(f"scoring the {split} split ...")
