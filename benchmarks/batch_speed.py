@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 LOAD_IMPORTS = (
     "import typer, numpy, scipy.sparse, sklearn.pipeline, sklearn.linear_model, "
     "sklearn.feature_extraction.text, skops.io"

@@ -340,3 +340,13 @@ def test_training_rows_with_all_take_the_held_out_seeds_but_never_an_ood_set():
     everything = training_rows(rows, use_all=True)
     assert "test" in set(everything["split"]) and "ood" not in set(everything["split"])
     assert set(training_rows(rows, include_authored=False)["source"]) == {"seed"}
+
+
+def test_debug_holds_for_its_own_call_only(capsys):
+    """--debug is the call's state, not the module's: the next call without it prints one line."""
+    from triage.errors import BadInput
+
+    with pytest.raises(BadInput):
+        main(["--debug", "predict", "missing.txt"])
+    assert main(["predict", "missing.txt"]) != 0
+    assert capsys.readouterr().err.startswith("error: ")

@@ -645,9 +645,12 @@ class ReadTally:
     a kill loses those, and --resume reads them (and warns about them) again, so only a
     committed chunk's counts may enter the journal's summary."""
 
-    def __init__(self):
+    def __init__(self, replaying: bool = False):
         self.skipped = 0
         self.failed_files: list[str] = []
+        # True while a resumed run passes over its finished part: what that part's reading
+        # warned about was said (and counted) in the run it resumes
+        self.replaying = replaying
         self._per_chunk: deque[tuple[int, list[str]]] = deque()
 
     def cut(self, chunks: Iterable[list[InputRecord]]) -> Iterator[list[InputRecord]]:
@@ -717,24 +720,23 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     check_keep_columns(request.read_options.keep_columns, model.labels)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
-    muted = {"on": skip > 0}
-    tally = ReadTally()
+    tally = ReadTally(replaying=skip > 0)
 
     def counted_warn(message: str) -> None:
-        if muted["on"]:
+        if tally.replaying:
             return
         if message.startswith("skipped"):
             tally.skipped += 1
         warn(message)
 
     def failed(message: str) -> None:
-        if muted["on"]:
+        if tally.replaying:
             return
         tally.failed_files.append(message)
         file_failed(message)
 
     records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
-    records = _skipping(records, skip, muted)
+    records = _skipping(records, skip, tally)
     duplicates = NearDuplicates() if options.unit == "article" else None
     if duplicates is not None and journal is not None and skip:
         for record in journal.records():
@@ -855,15 +857,16 @@ def _read_fingerprint(read_options: ReadOptions) -> dict:
     return values
 
 
-def _skipping(records: Iterator[InputRecord], count: int, muted: dict) -> Iterator[InputRecord]:
-    """Pass over the first `count` records (a resumed run's finished part), quietly."""
+def _skipping(records: Iterator[InputRecord], count: int, tally: ReadTally) -> Iterator[InputRecord]:
+    """Pass over the first `count` records (a resumed run's finished part), quietly: `tally`
+    is replaying until the last of them is read."""
     for number, record in enumerate(records):
         if number >= count:
-            muted["on"] = False
+            tally.replaying = False
             yield record
         elif number == count - 1:
-            muted["on"] = False
-    muted["on"] = False
+            tally.replaying = False
+    tally.replaying = False
 
 
 def _account(scored: ScoredChunk, duplicates: NearDuplicates | None, summary: BatchSummary) -> None:

@@ -466,7 +466,6 @@ def _check_columns(path: Path, fields: list[str], options: ReadOptions, what: st
 
 def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int | None]]:
     """(row, row number, "row", bytes read) for each row of a CSV file."""
-    csv.field_size_limit(max(options.max_bytes, 1 << 17))
     with _reading(path), _text_stream(path, options.encoding) as stream:
         reader = csv.reader(stream)
         try:

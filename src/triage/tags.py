@@ -84,9 +84,9 @@ def paragraph_labels(probabilities: np.ndarray, labels: Sequence[str], topic_flo
     return [labels[i] for i in chosen]
 
 
-def true_tags(paragraph_labels: Sequence[str]) -> set[str]:
+def true_tags(paragraph_labels: Sequence[str], not_a_tag: str = NOT_A_TAG) -> set[str]:
     """An article's true tags: the labels of its gold paragraphs other than `other`."""
-    return {label for label in paragraph_labels if label != NOT_A_TAG}
+    return {label for label in paragraph_labels if label != not_a_tag}
 
 
 def needs_review(probabilities: np.ndarray, review_threshold: float = DEFAULT_REVIEW_THRESHOLD) -> np.ndarray:
@@ -119,28 +119,28 @@ def choose_review_threshold(correct: np.ndarray, confidence: np.ndarray) -> floa
 
 
 def choose_tag_thresholds(
-    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str]
+    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str], not_a_tag: str = NOT_A_TAG
 ) -> dict[str, float]:
     """Per-label tag thresholds by the rule above (see TAG_GRID), from (gold labels,
-    probabilities) of each out-of-fold article."""
+    probabilities) of each out-of-fold article; `not_a_tag` gets none."""
     thresholds = {}
     for column, label in enumerate(labels):
-        if label == NOT_A_TAG:
+        if label == not_a_tag:
             continue
-        carrying = sum(label in true_tags(gold) for gold, _ in articles)
+        carrying = sum(label in true_tags(gold, not_a_tag) for gold, _ in articles)
         if carrying < TAG_MIN_ARTICLES:
             thresholds[label] = DEFAULT_TAG_THRESHOLD
             continue
-        best = max(TAG_GRID, key=lambda t: (_tag_f1(articles, column, label, t), -abs(t - 0.5)))
+        best = max(TAG_GRID, key=lambda t: (_tag_f1(articles, column, label, t, not_a_tag), -abs(t - 0.5)))
         thresholds[label] = float(best)
     return thresholds
 
 
-def _tag_f1(articles, column, label, threshold) -> float:
+def _tag_f1(articles, column, label, threshold, not_a_tag) -> float:
     tp = fp = fn = 0
     for gold, probabilities in articles:
         predicted = probabilities[:, column].max() >= threshold
-        actual = label in true_tags(gold)
+        actual = label in true_tags(gold, not_a_tag)
         tp += predicted and actual
         fp += predicted and not actual
         fn += actual and not predicted
