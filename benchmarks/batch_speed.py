@@ -16,7 +16,7 @@ against a baseline measured in the same run:
    paragraphs one a row: the article unit (the default) against the paragraph unit (target
    >= 0.8x its paragraphs/s), `--explain` against the same run without it (>= 0.5x), and
    `--jobs 2` against `--jobs 1` for each unit (>= 1.6x; the output must be the same bytes).
-3. The page: `triage serve` on loopback, POST /api/predict with one 8-paragraph article,
+3. The page: `triage serve` on loopback, POST /api/predict with one 8-paragraph article as JSON,
    p50 and p95 latency against scoring the same article in process with the loaded model
    (targets <= 1.5x and <= 3x), and requests/s with 1 and 4 concurrent clients (no error,
    4 >= 1), each a bounded loop; and 4 clients against `--workers 2`.
@@ -42,11 +42,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
 LOAD_IMPORTS = (
     "import typer, numpy, scipy.sparse, sklearn.pipeline, sklearn.linear_model, "
     "sklearn.feature_extraction.text, skops.io"
@@ -244,7 +242,7 @@ class Page:
 
     def __init__(self, triage_bin: str, model_path: str, article: str, workers: int = 1):
         self.port = free_port()
-        self.body = urllib.parse.urlencode({"text": article}).encode()
+        self.body = json.dumps({"text": article}).encode()
         command = [
             triage_bin,
             "serve",
@@ -270,9 +268,7 @@ class Page:
         raise SystemExit("triage serve did not answer")
 
     def post(self, connection) -> None:
-        connection.request(
-            "POST", "/api/predict", self.body, {"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        connection.request("POST", "/api/predict", self.body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         answer = response.read()
         if response.status != 200 or not json.loads(answer)["records"]:

@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from batch_speed import sentences_of_labelled_set, write_jsonl
 
-from batch_speed import sentences_of_labelled_set, write_jsonl  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 # Wall time, CPU time and peak RSS of a command and its children: the machine is shared, so
 # paragraphs per CPU second say what an idle core would do.

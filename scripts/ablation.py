@@ -25,11 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from triage.corpus import LABELS, article_titles, load_labeled, load_manifest  # noqa: E402
-from triage.evaluation import (  # noqa: E402
+from triage.corpus import LABELS, article_titles, load_labeled, load_manifest
+from triage.evaluation import (
     article_tag_scores,
     bootstrap_interval,
     classification_scores,
@@ -41,8 +38,11 @@ from triage.evaluation import (  # noqa: E402
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline  # noqa: E402
-from triage.tags import choose_tag_thresholds  # noqa: E402
+from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline
+from triage.tags import choose_tag_thresholds
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 RESULTS = ROOT / "benchmarks/results/ablation.json"
 
@@ -85,7 +85,8 @@ def data():
 
 def post_hoc_scores(scored, own, title_probabilities, mixing) -> dict:
     context = ArticleContextModel(None, labels=LABELS, **mixing)
-    probabilities = contextualise_by_article(scored, own, context, title_probabilities)
+    # mixing weights compared before any temperature is fitted: the mixing alone
+    probabilities = contextualise_by_article(scored, own, context, title_probabilities, temper_output=False)
     predicted = predicted_labels(probabilities)
     scores = classification_scores(scored["label"], predicted)
     seed = (scored["source"] == "seed").to_numpy()
@@ -108,7 +109,9 @@ def report_scores(pipeline, rows, manifest, thresholds, context: ArticleContextM
     matrix = align_probabilities(
         pipeline.classes_, pipeline.predict_proba([titles.get(i, "") for i in ids]), LABELS
     )
-    probabilities = contextualise_by_article(rows, own, context, dict(zip(ids, matrix, strict=True)))
+    probabilities = contextualise_by_article(
+        rows, own, context, dict(zip(ids, matrix, strict=True)), temper_output=False
+    )
     predicted = predicted_labels(probabilities)
     scores = classification_scores(rows["label"], predicted)
     return {

@@ -19,21 +19,20 @@ Writes benchmarks/results/active_learning_curve.{json,md} and docs/active_learni
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from triage.corpus import LABELS, load_labeled, near_duplicate_pairs
+from triage.evaluation import macro_f1, predicted_labels
+from triage.label import uncertainty_scores
+from triage.model import align_probabilities, fit_pipeline
+from triage.training import CHOSEN_SETTINGS
 
-from triage.corpus import LABELS, load_labeled, near_duplicate_pairs  # noqa: E402
-from triage.evaluation import macro_f1, predicted_labels  # noqa: E402
-from triage.label import uncertainty_scores  # noqa: E402
-from triage.model import align_probabilities, fit_pipeline  # noqa: E402
-from triage.training import CHOSEN_SETTINGS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 POOL_SHARE = 0.6
 BATCH = 50

@@ -12,16 +12,15 @@ project's own ingestion makes of the raw data.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from triage.corpus import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled
+from triage.ingestion import ingest
 
-from triage.corpus import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled  # noqa: E402
-from triage.ingestion import ingest  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 PASSES = ROOT / "data/labeled/passes"
 # The fixed held-out split: whole seed articles, so no test paragraph shares an article

@@ -86,7 +86,7 @@ class Chooser:
 
     def counts(self, settings, sources=None, tag_threshold=0.5):
         return self.predictions(settings, sources).counts(
-            context_model(settings), tag_threshold, 0.5, tag_threshold
+            context_model(settings), tag_threshold, 0.5, tag_threshold, tempered=False
         )
 
     def record(self, step, kind, compared, result, adopted):
@@ -233,7 +233,7 @@ def run(rows, pages, manifest) -> list[dict]:
         paragraph_tags,
         topic_floor=chooser.settings.topic_floor,
     )
-    start = chooser.predictions(START).counts(context_model(START), 0.5, 0.5, 0.5)
+    start = chooser.predictions(START).counts(context_model(START), 0.5, 0.5, 0.5, tempered=False)
     for statistic in ("in_article_macro_f1",):
         chooser.record(
             "all choices",

@@ -5,15 +5,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from triage.corpus import LABELS, load_labeled, load_manifest
 
-from triage.corpus import LABELS, load_labeled, load_manifest  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def table(frame: pd.DataFrame) -> str:

@@ -39,7 +39,7 @@ def counts_for(rows, pages, articles_out: set[str]):
     settings = CHOSEN_SETTINGS
     kept = rows[~rows["article_id"].isin(articles_out)]
     pipeline = fit_pipeline(settings, kept["text"], kept["label"])
-    return DevPredictions.of(pipeline, pages).counts(context_model(settings)), len(kept)
+    return DevPredictions.of(pipeline, pages).counts(context_model(settings), tempered=False), len(kept)
 
 
 def main() -> None:

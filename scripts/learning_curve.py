@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from triage.corpus import LABELS, load_labeled, near_duplicate_pairs
+from triage.evaluation import classification_scores, predicted_labels
+from triage.model import align_probabilities, fit_pipeline
+from triage.training import CHOSEN_SETTINGS
 
-from triage.corpus import LABELS, load_labeled, near_duplicate_pairs  # noqa: E402
-from triage.evaluation import classification_scores, predicted_labels  # noqa: E402
-from triage.model import align_probabilities, fit_pipeline  # noqa: E402
-from triage.training import CHOSEN_SETTINGS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 EVAL_ARTICLES = 30
 SHARES = (0.25, 0.5, 1.0)

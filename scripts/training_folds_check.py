@@ -12,14 +12,12 @@ printed, with the difference. Not a test: it prints figures.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from triage.corpus import load_labeled, load_manifest
+from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, out_of_fold_choices, training_rows
 
-from triage.corpus import load_labeled, load_manifest  # noqa: E402
-from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, out_of_fold_choices, training_rows  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

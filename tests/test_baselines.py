@@ -20,3 +20,11 @@ def test_keyword_baseline_takes_the_most_cued_label_and_other_when_none():
 
 def test_majority_baseline_repeats_the_most_frequent_training_label():
     assert majority_baseline(["other", "legal_action", "other"], 2) == ["other", "other"]
+
+
+def test_the_keyword_rule_reads_the_lexicon_it_is_given_each_time():
+    """No module-level cache: a rule built from another lexicon uses that lexicon."""
+    text = "The court granted an injunction; the umbrella seller sold out."
+    assert keyword_baseline([text]) == ["legal_action"]
+    assert keyword_baseline([text], lexicon={"market_expansion": ("umbrella",)}) == ["market_expansion"]
+    assert keyword_baseline([text]) == ["legal_action"]

@@ -127,3 +127,22 @@ def test_choosing_code_never_asks_for_the_test_part_or_a_final_look(path):
             ), path
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             assert node.value not in {"test", "dev-check"}, f"{path.name} names the {node.value!r} part"
+
+
+def test_an_unfitted_context_model_is_scored_untempered_only_when_asked(tmp_path, trained):
+    """The choosing scripts score settings whose context model is not fitted yet: they ask
+    for the mixing alone (`tempered=False`); without asking, an unfitted model is refused."""
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    folder, cache = tmp_path / "set", tmp_path / "cache"
+    _write_set(folder, cache, parts=("dev", "dev"))
+    pages = realnews.load_pages("dev", directory=folder, cache=cache)
+    predictions = DevPredictions.of(trained.model.pipeline, pages)
+    unfitted = clone(trained.model.context_model)
+    with pytest.raises(NotFittedError):
+        predictions.counts(unfitted)
+    untempered = predictions.counts(unfitted, tempered=False)
+    fitted = predictions.counts(trained.model.context_model)
+    assert [article.gold for article in untempered] == [article.gold for article in fitted]
+    assert all(len(article.context) == len(article.gold) for article in untempered)

@@ -58,7 +58,7 @@ def test_predict_writes_one_json_object_per_article_naming_the_model(capsys, tra
         "own_probabilities",
     }
     assert abs(sum(paragraph["probabilities"].values()) - 1) < 1e-3
-    assert all(set(tag) == {"label", "score", "paragraphs"} for tag in record["tags"])
+    assert all(set(tag) == {"label", "score", "paragraphs", "threshold"} for tag in record["tags"])
 
 
 def test_predict_unit_paragraph_labels_each_row_as_it_is(capsys, trained, tmp_path):
@@ -424,3 +424,13 @@ def test_training_rows_with_all_take_the_held_out_seeds_but_never_an_ood_set():
     everything = training_rows(rows, use_all=True)
     assert "test" in set(everything["split"]) and "ood" not in set(everything["split"])
     assert set(training_rows(rows, include_authored=False)["source"]) == {"seed"}
+
+
+def test_debug_holds_for_its_own_call_only(capsys):
+    """--debug is the call's state, not the module's: the next call without it prints one line."""
+    from triage.errors import BadInput
+
+    with pytest.raises(BadInput):
+        main(["--debug", "predict", "missing.txt"])
+    assert main(["predict", "missing.txt"]) != 0
+    assert capsys.readouterr().err.startswith("error: ")

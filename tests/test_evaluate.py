@@ -144,9 +144,7 @@ def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
     manifest = load_manifest(root / "data/articles.csv")
     settings = Settings(char_ngrams=None)
     monkeypatch.setenv("TRIAGE_OOF_CACHE", str(tmp_path))
-    monkeypatch.setattr(train_module, "_OOF_CACHE", {})
     fresh = train_module.cached_out_of_fold(rows, manifest, settings, n_jobs=1)
-    monkeypatch.setattr(train_module, "_OOF_CACHE", {})  # forget the process copy: read the disk one
     stored = train_module.cached_out_of_fold(rows, manifest, settings, n_jobs=1)
     assert list(fresh[0]["text"]) == list(stored[0]["text"])
     assert np.array_equal(fresh[1], stored[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from triage.cli import main
-from triage.model import ArticleContextModel, Settings, build_pipeline
+from triage.model import ArticleContextModel, Settings, align_probabilities, build_pipeline
 from triage.predict import TriageModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,9 @@ def tiny_model() -> TriageModel:
     pipeline = build_pipeline(Settings(min_df=1, max_df=1.0, char_ngrams=(2, 5))).fit(
         list(texts), list(labels)
     )
-    return TriageModel(ArticleContextModel(pipeline), {"labels": LABELS, "model_file": {"sha256": "0" * 64}})
+    own = align_probabilities(pipeline.classes_, pipeline.predict_proba(list(texts)), LABELS)
+    context = ArticleContextModel(pipeline, labels=LABELS).fit(own, list(labels))
+    return TriageModel(context, {"labels": LABELS})
 
 
 def test_terms_are_whole_words_and_phrases_of_the_paragraph_ranked_by_weight(tiny_model):

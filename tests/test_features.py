@@ -71,13 +71,21 @@ def test_settings_outside_the_fast_path_fall_back_to_scikit_learn(labelled_texts
     ).nnz == 0
 
 
-def test_word_cache_is_bounded_and_refills_with_the_same_answers(labelled_texts, monkeypatch):
+def test_word_memo_is_bounded_and_refills_with_the_same_answers(labelled_texts, monkeypatch):
+    sizes = []
+
+    class WatchedIndex(features_module._WordNgramIndex):
+        def __missing__(self, word):
+            sizes.append(len(self))
+            return super().__missing__(word)
+
     monkeypatch.setattr(features_module, "WORD_CACHE_LIMIT", 50)
+    monkeypatch.setattr(features_module, "_WordNgramIndex", WatchedIndex)
     theirs, ours = _pair(analyzer="char_wb", ngram_range=(2, 5))
     theirs.fit(labelled_texts[:300])
     ours.fit(labelled_texts[:300])
     got = ours.transform(labelled_texts[:300])
-    assert len(ours._word_ngram_index) <= 50
+    assert max(sizes) == 50  # filled up to the limit, then cleared and refilled
     assert (got != theirs.transform(labelled_texts[:300])).nnz == 0
 
 
@@ -134,3 +142,33 @@ def test_word_ngrams_whose_integer_keys_would_overflow_fall_back_to_scikit_learn
     texts = [" ".join(tokens[55_990:]), "w00001 w00002 w00003 w00004 unknown w55999", *AWKWARD]
     expected, got = theirs.transform(texts), ours.transform(texts)
     assert got.shape == expected.shape and (got != expected).nnz == 0
+
+
+@pytest.mark.parametrize("analyzer, ngram_range", [("word", (1, 2)), ("char_wb", (2, 4))])
+def test_transform_changes_nothing_on_the_vectorizer(analyzer, ngram_range):
+    """As scikit-learn's own: threads can share a fitted vectorizer, and what was fitted is
+    what is saved (the word lookup tables are derived at fit, the char_wb memo lives in the call)."""
+    import pickle
+
+    vectorizer = FastTfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=1).fit(
+        ["The seller of fake shoes was fined.", "The platform removed the listings."]
+    )
+    before = pickle.dumps(dict(vars(vectorizer)))
+    vectorizer.transform(["A fined seller removed fake listings.", "Shoes were removed."])
+    assert pickle.dumps(dict(vars(vectorizer))) == before
+
+
+def test_the_vectorizer_passes_scikit_learns_checks_of_parameters_and_state():
+    """check_estimator as a whole does not apply (its data are numbers, this input is text);
+    these of its checks do."""
+    from sklearn.utils import estimator_checks as checks
+
+    for check in (
+        checks.check_parameters_default_constructible,
+        checks.check_no_attributes_set_in_init,
+        checks.check_get_params_invariance,
+        checks.check_set_params,
+        checks.check_estimator_cloneable,
+        checks.check_estimator_repr,
+    ):
+        check("FastTfidfVectorizer", FastTfidfVectorizer())

@@ -247,19 +247,43 @@ def test_an_invalid_sequence_in_a_feed_of_another_encoding_skips_only_its_row(pr
     assert f"warning: skipped {path} row 2: not valid" in err
 
 
-def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_before_kept(predict, tmp_path):
+def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_before_kept(
+    predict, tmp_path, monkeypatch
+):
     """Past the csv module's field limit inside a quoted field that spans lines, the next line
     may still be inside that field: triage stops the file there rather than guess rows."""
+    import csv
+
+    import triage.cli
+
+    monkeypatch.setattr(triage.cli, "CSV_FIELD_LIMIT", 131_072)  # the field below is 190,000 characters
     path = tmp_path / "feed.csv"
-    long_text = "\n".join([ENGLISH] * 2000)  # 190,000 characters, over the 131,072 field limit
+    long_text = "\n".join([ENGLISH] * 2000)
     path.write_text(f'id,text\na,{ENGLISH}\nb,"{long_text}"\nc,{ENGLISH}\n', encoding="utf-8")
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"id": "z", "text": ENGLISH}) + "\n", encoding="utf-8")
-    code, out, err = predict(path, other, "--max-bytes", "1000")
+    try:
+        code, out, err = predict(path, other, "--max-bytes", "1000")
+    finally:
+        csv.field_size_limit(triage.cli.CSV_FIELD_LIMIT)  # what the next `main` sets anyway
     assert code == 3
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "z"]
     assert f"{path}: not a readable CSV after row 1 (field larger than field limit" in err
     assert "its later rows are not read" in err and "1 file could not be read to the end" in err
+
+
+def test_a_csv_field_over_max_bytes_but_under_the_field_limit_is_skipped_and_the_file_read_on(
+    predict, tmp_path
+):
+    """The csv field limit is the CLI's, set once (the default --max-bytes), not each reader's
+    max(--max-bytes, 128 KiB): a long field is one skipped row, not the end of its file."""
+    path = tmp_path / "feed.csv"
+    long_text = "\n".join([ENGLISH] * 2000)  # 190,000 characters
+    path.write_text(f'id,text\na,{ENGLISH}\nb,"{long_text}"\nc,{ENGLISH}\n', encoding="utf-8")
+    code, out, err = predict(path, "--max-bytes", "1000")
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "c"]
+    assert "(id b): text over --max-bytes 1,000" in err
 
 
 @pytest.mark.parametrize("suffix", [".docx", ".pdf", ".gz"])
@@ -530,7 +554,7 @@ def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
 # --- faults in real processes ---------------------------------------------------------------------
 KILL_SCRIPT = textwrap.dedent("""
     import sys, sklearn
-    from triage.model import ArticleContextModel, Settings, fit_pipeline, save_model
+    from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline, save_model
     texts = ["court injunction damages seller", "platform removed listings", "brand accused platform",
              "notorious markets list", "flagship store growth", "company founded in"] * 3
     labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3
@@ -538,7 +562,9 @@ KILL_SCRIPT = textwrap.dedent("""
     settings = Settings(min_df=1, char_ngrams=None)
     for round in range(1000):
         pipeline = fit_pipeline(settings, texts + [f"extra text number {round}"], labels + ["other"])
-        save_model(ArticleContextModel(pipeline, 0.0), card, sys.argv[1])
+        own = align_probabilities(pipeline.classes_, pipeline.predict_proba(texts), card["labels"])
+        context = ArticleContextModel(pipeline, 0.0, labels=tuple(card["labels"])).fit(own, labels)
+        save_model(context, card, sys.argv[1])
         print(round, flush=True)
 """)
 

@@ -43,7 +43,7 @@ def test_the_api_answers_with_the_records_predict_writes_for_the_same_file(clien
         main(["predict", str(feed), "--model", str(trained.model_path), "--format", "jsonl", "--unit", unit])
         cli_records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         response = client.post(
-            "/api/predict",
+            "/api/upload",
             files=[("files", ("feed.csv", FEED_CSV.encode(), "text/csv"))],
             data={"unit": unit},
         )
@@ -52,7 +52,7 @@ def test_the_api_answers_with_the_records_predict_writes_for_the_same_file(clien
 
 
 def test_a_pasted_article_is_ingested_labelled_and_tagged(client):
-    response = client.post("/api/predict", data={"text": PASTED_ARTICLE, "explain": "true"})
+    response = client.post("/api/upload", data={"text": PASTED_ARTICLE, "explain": "true"})
     assert response.status_code == 200
     (record,) = response.json()["records"]
     assert record["id"] == "pasted"
@@ -74,7 +74,7 @@ def test_a_pasted_article_is_read_as_a_text_file_is_without_touching_the_disk(
         raise AssertionError("a pasted article went through a temporary folder")
 
     monkeypatch.setattr(tempfile, "TemporaryDirectory", no_folders)
-    response = client.post("/api/predict", data={"text": PASTED_ARTICLE})
+    response = client.post("/api/upload", data={"text": PASTED_ARTICLE})
     assert response.status_code == 200
     assert response.json()["records"] == [expected]
 
@@ -90,31 +90,31 @@ def test_a_pasted_article_is_read_as_a_text_file_is_without_touching_the_disk(
     ],
 )
 def test_a_bad_upload_gets_400_with_a_message_naming_the_file(client, name, content, message):
-    response = client.post("/api/predict", files=[("files", (name, content, "application/octet-stream"))])
+    response = client.post("/api/upload", files=[("files", (name, content, "application/octet-stream"))])
     assert response.status_code == 400
     assert response.json()["detail"].startswith(message)
     assert "triage-serve-" not in response.json()["detail"]  # no server-side folder leaks
 
 
 def test_a_request_with_nothing_to_triage_is_refused(client):
-    response = client.post("/api/predict", data={"text": "   "})
+    response = client.post("/api/upload", data={"text": "   "})
     assert response.status_code == 400 and "nothing to triage" in response.json()["detail"]
 
 
 def test_an_unknown_unit_is_refused_with_422(client):
-    response = client.post("/api/predict", data={"text": PASTED_ARTICLE, "unit": "sentence"})
+    response = client.post("/api/upload", data={"text": PASTED_ARTICLE, "unit": "sentence"})
     assert response.status_code == 422
 
 
 def test_a_request_over_the_size_limit_gets_413_whether_its_length_is_declared_or_not(client):
-    declared = client.post("/api/predict", data={"text": "counterfeit " * (LIMIT // 10)})
+    declared = client.post("/api/upload", data={"text": "counterfeit " * (LIMIT // 10)})
     assert declared.status_code == 413 and "50,000 bytes" in declared.json()["detail"]
 
     def chunks():
         for _ in range(LIMIT // 1000 + 1):
             yield b"x" * 1000
 
-    streamed = client.post("/api/predict", content=chunks(), headers={"content-type": "text/plain"})
+    streamed = client.post("/api/upload", content=chunks(), headers={"content-type": "text/plain"})
     assert streamed.status_code == 413
 
 
@@ -128,13 +128,13 @@ def test_2001_tiny_rows_get_413_before_any_is_scored(client, monkeypatch):
     files = [("files", ("tiny.csv", _rows_csv(["Fake bags."] * 2001), "text/csv"))]
     with monkeypatch.context() as patch:
         patch.setattr("triage.serve.score_records", lambda *a: scored.append(1))
-        response = client.post("/api/predict", files=files)
+        response = client.post("/api/upload", files=files)
     assert response.status_code == 413 and scored == []
     assert (
         "more than 2,000 articles" in response.json()["detail"]
         and "--max-articles" in response.json()["detail"]
     )
-    response = client.post("/api/predict", files=files, data={"unit": "paragraph"})
+    response = client.post("/api/upload", files=files, data={"unit": "paragraph"})
     assert response.status_code == 200 and len(response.json()["records"]) == 2001  # 20,000 paragraphs
 
 
@@ -170,18 +170,18 @@ def test_requests_over_the_article_or_paragraph_cap_get_413_naming_it(strict_cli
     ]
     for request, unit, limit in over:
         data = {**request.get("data", {}), "unit": unit}
-        response = strict_client.post("/api/predict", files=request.get("files"), data=data)
+        response = strict_client.post("/api/upload", files=request.get("files"), data=data)
         assert response.status_code == 413 and f"more than {limit}" in response.json()["detail"], (
             response.text
         )
     page = strict_client.post("/", files=over[0][0]["files"], data={"unit": "article"})
     assert page.status_code == 413 and "more than 3 articles" in page.text
-    assert strict_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code == 200
+    assert strict_client.post("/api/upload", data={"text": PASTED_ARTICLE}).status_code == 200
 
 
 def test_the_first_100_warnings_are_kept_and_the_rest_counted(client):
     files = [("files", ("gaps.csv", _rows_csv([""] * 150 + ["A court fined the seller."]), "text/csv"))]
-    response = client.post("/api/predict", files=files, data={"unit": "paragraph"})
+    response = client.post("/api/upload", files=files, data={"unit": "paragraph"})
     assert response.status_code == 200
     body = response.json()
     assert len(body["records"]) == 1 and len(body["warnings"]) == 100 and body["warnings_not_shown"] == 50
@@ -201,10 +201,10 @@ def test_a_request_is_scored_in_chunks_and_past_the_timeout_gets_503(trained, mo
     )
     files = [("files", ("f.csv", _rows_csv([f"A court fined seller {i}." for i in range(250)]), "text/csv"))]
     with TestClient(create_app(trained.model_path)) as patient:
-        assert patient.post("/api/predict", files=files, data={"unit": "paragraph"}).status_code == 200
+        assert patient.post("/api/upload", files=files, data={"unit": "paragraph"}).status_code == 200
     assert chunks == [100, 100, 50]
     with TestClient(create_app(trained.model_path, timeout=0.001)) as hasty:
-        response = hasty.post("/api/predict", files=files, data={"unit": "paragraph"})
+        response = hasty.post("/api/upload", files=files, data={"unit": "paragraph"})
         assert response.status_code == 503 and "--timeout" in response.json()["detail"]
         page = hasty.post("/", files=files, data={"unit": "paragraph"})
         assert page.status_code == 503 and "more than 0.001 s of work" in page.text
@@ -250,7 +250,7 @@ def test_the_page_keeps_the_chosen_unit_and_explain_after_a_request(client):
 
 def test_the_api_spec_is_served_and_names_the_predict_endpoint(client):
     spec = client.get("/openapi.json").json()
-    assert "/api/predict" in spec["paths"]
+    assert {"/api/predict", "/api/upload"} <= set(spec["paths"])
 
 
 def test_the_model_is_loaded_once_for_all_requests(trained, monkeypatch):
@@ -261,7 +261,7 @@ def test_the_model_is_loaded_once_for_all_requests(trained, monkeypatch):
     monkeypatch.setattr(triage.serve, "load_model", lambda path: loads.append(path) or real_load(path))
     with TestClient(create_app(trained.model_path)) as test_client:
         for _ in range(3):
-            assert test_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code == 200
+            assert test_client.post("/api/upload", data={"text": PASTED_ARTICLE}).status_code == 200
     assert loads == [trained.model_path]
 
 
@@ -290,7 +290,6 @@ def test_serve_with_two_workers_answers_as_one_process_does(client, trained):
     import http.client
     import socket
     import time
-    import urllib.parse
     from pathlib import Path
 
     with socket.socket() as probe:
@@ -302,15 +301,13 @@ def test_serve_with_two_workers_answers_as_one_process_does(client, trained):
         stderr=subprocess.PIPE,
         text=True,
     )
-    body = urllib.parse.urlencode({"text": PASTED_ARTICLE})
+    body = json.dumps({"text": PASTED_ARTICLE})
     try:
         deadline, answer = time.monotonic() + 120, None
         while answer is None and time.monotonic() < deadline and server.poll() is None:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             try:
-                connection.request(
-                    "POST", "/api/predict", body, {"Content-Type": "application/x-www-form-urlencoded"}
-                )
+                connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
                 answer = json.loads(connection.getresponse().read())
             except OSError:
                 time.sleep(0.5)
@@ -319,7 +316,7 @@ def test_serve_with_two_workers_answers_as_one_process_does(client, trained):
     finally:
         server.terminate()
         _, err = server.communicate(timeout=60)
-    assert answer == client.post("/api/predict", data={"text": PASTED_ARTICLE}).json()
+    assert answer == client.post("/api/predict", json={"text": PASTED_ARTICLE}).json()
     assert "in 2 processes" in err
 
 
@@ -357,7 +354,7 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
         threads = [
             threading.Thread(
                 target=lambda: codes.append(
-                    test_client.post("/api/predict", data={"text": PASTED_ARTICLE}).status_code
+                    test_client.post("/api/upload", data={"text": PASTED_ARTICLE}).status_code
                 )
             )
             for _ in range(4)
@@ -367,3 +364,175 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
         for thread in threads:
             thread.join()
     assert codes == [200] * 4 and most[0] == 1
+
+
+# --- the JSON API and its spec ---------------------------------------------------------------
+def _spec_validator(client, schema_name: str):
+    """A validator of `schema_name` as the served spec defines it (OpenAPI 3.1: JSON Schema
+    2020-12, with its references into the spec's components)."""
+    from jsonschema import Draft202012Validator
+
+    spec = client.get("/openapi.json").json()
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
+    return Draft202012Validator(schema)
+
+
+def _answer_schema_of(client, path: str) -> str:
+    spec = client.get("/openapi.json").json()
+    reference = spec["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"][
+        "$ref"
+    ]
+    return reference.rsplit("/", 1)[1]
+
+
+def test_a_json_article_is_triaged_and_the_answer_validates_against_the_spec(client):
+    import httpx2
+
+    assert isinstance(client, httpx2.Client)  # TestClient is httpx's client (the httpx2 package), in process
+    validator = _spec_validator(client, _answer_schema_of(client, "/api/predict"))
+    response = client.post("/api/predict", json={"text": PASTED_ARTICLE, "explain": True})
+    assert response.status_code == 200, response.text
+    validator.validate(response.json())
+    (record,) = response.json()["records"]
+    assert record["title"] == "Regulator Names Online Bazaar In Annual Report"
+    assert all("explanation" in paragraph for paragraph in record["paragraphs"])
+    titled = client.post("/api/predict", json={"text": PASTED_ARTICLE.split("\n", 2)[2], "title": "Given"})
+    assert titled.status_code == 200 and titled.json()["records"][0]["title"] == "Given"
+
+
+def test_json_articles_keep_their_own_fields_and_validate_against_the_spec_in_either_unit(client):
+    validator = _spec_validator(client, "PredictAnswer")
+    articles = [
+        {"id": "a1", "text": PASTED_ARTICLE, "url": "https://news.example.org/a1", "date": "2026-11-02"},
+        {"id": "a2", "text": "The platform said it removed 2 million fake listings.", "title": "Listings"},
+        {"id": "a3", "text": "   "},
+    ]
+    for unit in ("article", "paragraph"):
+        response = client.post("/api/predict", json={"articles": articles, "unit": unit})
+        assert response.status_code == 200, response.text
+        validator.validate(response.json())
+        records = response.json()["records"]
+        assert [record["id"] for record in records] == ["a1", "a2"]
+        assert records[0]["url"] == "https://news.example.org/a1" and records[0]["date"] == "2026-11-02"
+        assert response.json()["warnings"] == ["skipped article 3 (id a3): empty text"]
+
+
+def test_the_records_predict_writes_validate_against_the_spec_and_follow_its_key_order(
+    client, trained, tmp_path, capsys
+):
+    from triage.records import ARTICLE_KEYS, PARAGRAPH_KEYS
+
+    feed = tmp_path / "feed.csv"
+    feed.write_text(FEED_CSV, encoding="utf-8")
+    for unit, name, keys in (
+        ("article", "ArticleRecord", ARTICLE_KEYS),
+        ("paragraph", "ParagraphRecord", PARAGRAPH_KEYS),
+    ):
+        main(
+            [
+                "predict",
+                str(feed),
+                "--model",
+                str(trained.model_path),
+                "--format",
+                "jsonl",
+                "--unit",
+                unit,
+                "--explain",
+            ]
+        )
+        validator = _spec_validator(client, name)
+        for line in capsys.readouterr().out.splitlines():
+            validator.validate(json.loads(line))
+            written = list(json.loads(line))
+            assert written == [key for key in keys if key in written]
+
+
+def test_the_spec_documents_both_requests_and_the_record_from_its_one_definition(client):
+    from pydantic import TypeAdapter
+
+    from triage.records import ArticleRecord
+
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/predict"]["post"]["requestBody"]["content"]
+    assert {ref["$ref"] for ref in body["application/json"]["schema"]["anyOf"]} == {
+        "#/components/schemas/OneArticle",
+        "#/components/schemas/ManyArticles",
+    }
+    assert "multipart/form-data" in spec["paths"]["/api/upload"]["post"]["requestBody"]["content"]
+    generated = TypeAdapter(ArticleRecord).json_schema(ref_template="#/components/schemas/{model}")
+    assert spec["components"]["schemas"]["ArticleRecord"] == {
+        key: value for key, value in generated.items() if key != "$defs"
+    }
+
+
+def test_json_requests_that_cannot_be_triaged_get_a_one_line_answer(strict_client):
+    cases = [
+        (
+            {"articles": [{"id": "x", "text": "A court fined the seller.", "tags": "mine"}]},
+            400,
+            "tags: the record",
+        ),
+        (
+            {"articles": [{"id": str(i), "text": "A court fined the seller."} for i in range(4)]},
+            413,
+            "more than 3 articles",
+        ),
+        ({"articles": [{"id": "x", "text": " "}]}, 400, "nothing to triage"),
+        ({"text": "  "}, 400, "empty or whitespace only"),
+    ]
+    for body, status, message in cases:
+        response = strict_client.post("/api/predict", json=body)
+        assert response.status_code == status and message in response.json()["detail"], response.text
+    assert strict_client.post("/api/predict", json={"txt": "typo"}).status_code == 422
+
+
+# Written for the project: a feed that names its columns its own way.
+OTHER_COLUMNS_CSV = (
+    "link,headline,story\n"
+    'https://news.example.org/raid,Customs Seize Fake Watches,"Customs officers seized 4,000 fake watches sold through an online marketplace."\n'
+)
+
+
+def test_uploads_are_read_with_the_chosen_columns_and_a_bad_file_fails_alone(client):
+    files = [
+        ("files", ("feed.csv", OTHER_COLUMNS_CSV.encode(), "text/csv")),
+        ("files", ("scan.pdf", b"%PDF-1.7", "application/pdf")),
+        ("files", ("other.csv", b"name,body\nx,y\n", "text/csv")),
+    ]
+    columns = {"text_column": "story", "title_column": "headline", "url_column": "link"}
+    response = client.post("/api/upload", files=files, data=columns)
+    assert response.status_code == 200, response.text
+    (record,) = response.json()["records"]
+    assert (
+        record["title"] == "Customs Seize Fake Watches" and record["link"] == "https://news.example.org/raid"
+    )
+    assert response.json()["failed_files"] == [
+        "scan.pdf: not a .txt, .csv, .jsonl or .html file",
+        "other.csv: no 'story' column (columns: name, body); set the text column (text_column)",
+    ]
+    page = client.post("/", files=files, data=columns)
+    assert page.status_code == 200
+    assert (
+        'href="https://news.example.org/raid"' in page.text and "Customs Seize Fake Watches</h2>" in page.text
+    )
+    assert (
+        "not triaged: other.csv: no &#39;story&#39; column" in page.text and "--text-column" not in page.text
+    )
+    assert 'value="story"' in page.text  # the form keeps the chosen columns
+
+
+def test_the_page_legend_speaks_of_the_explain_box_not_a_command_line_option(client):
+    page = client.post("/", data={"text": PASTED_ARTICLE}).text
+    assert "(tick explain for the terms behind its label)" in page and "--explain" not in page
+
+
+def test_a_near_duplicate_is_marked_as_predict_marks_it(client, trained, tmp_path, capsys):
+    rows = [("first", PASTED_ARTICLE), ("again", PASTED_ARTICLE.replace("second year", "third year"))]
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in rows), encoding="utf-8")
+    main(["predict", str(feed), "--model", str(trained.model_path), "--format", "jsonl"])
+    cli_records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["near_duplicate_of"] for record in cli_records] == [None, "first"]
+    response = client.post("/api/predict", json={"articles": [{"id": i, "text": t} for i, t in rows]})
+    assert response.json()["records"] == cli_records

@@ -10,13 +10,13 @@ LABELS = ["brand_criticism", "platform_metrics", "other"]
 def test_an_article_is_tagged_when_a_paragraph_reaches_the_threshold():
     probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
     tags = article_tags(probabilities, LABELS, {"brand_criticism": 0.5, "platform_metrics": 0.5})
-    assert tags == [{"label": "brand_criticism", "score": 0.7, "paragraphs": [0]}]
+    assert tags == [{"label": "brand_criticism", "score": 0.7, "paragraphs": [0], "threshold": 0.5}]
 
 
 def test_tag_score_is_the_maximum_and_lists_every_paragraph_at_or_above_the_threshold():
     probabilities = np.array([[0.4, 0.6, 0.0], [0.3, 0.4, 0.3], [0.2, 0.8, 0.0]])
     (tag,) = article_tags(probabilities, LABELS, {"brand_criticism": 0.9, "platform_metrics": 0.4})
-    assert tag == {"label": "platform_metrics", "score": 0.8, "paragraphs": [0, 1, 2]}
+    assert tag == {"label": "platform_metrics", "score": 0.8, "paragraphs": [0, 1, 2], "threshold": 0.4}
 
 
 def test_other_is_never_a_tag():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -19,10 +18,9 @@ from triage.corpus import TIE_BREAK_ORDER
 CUE_LEXICON_PATH = Path(__file__).with_name("cue_lexicon.json")
 
 
-@cache
-def cue_lexicon() -> dict[str, tuple[str, ...]]:
+def cue_lexicon(path: Path = CUE_LEXICON_PATH) -> dict[str, tuple[str, ...]]:
     """label -> cue phrases ("*" at the end of a phrase matches any word it starts)."""
-    cues = json.loads(CUE_LEXICON_PATH.read_text(encoding="utf-8"))["cues"]
+    cues = json.loads(path.read_text(encoding="utf-8"))["cues"]
     return {label: tuple(phrases) for label, phrases in cues.items()}
 
 
@@ -33,17 +31,37 @@ def _pattern(phrase: str) -> str:
     return r"\b" + r"\s+".join(words) + r"\b"
 
 
-@cache
-def _patterns() -> dict[str, re.Pattern]:
-    return {
-        label: re.compile("|".join(_pattern(phrase) for phrase in phrases), re.I)
-        for label, phrases in cue_lexicon().items()
-    }
+class KeywordRule:
+    """The keyword baseline: a lexicon's cue phrases, compiled once per rule (the compiled
+    patterns are an attribute of the rule, not a module-level cache)."""
+
+    def __init__(self, lexicon: dict[str, tuple[str, ...]] | None = None):
+        self.lexicon = cue_lexicon() if lexicon is None else lexicon
+        self.patterns = {
+            label: re.compile("|".join(_pattern(phrase) for phrase in phrases), re.I)
+            for label, phrases in self.lexicon.items()
+        }
+
+    def counts(self, text: str) -> dict[str, int]:
+        """How many cue phrases of each label occur in `text`."""
+        return {label: len(pattern.findall(str(text))) for label, pattern in self.patterns.items()}
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The label whose cue phrases occur most often; ties by the taxonomy's order; none: other."""
+        predictions = []
+        for text in texts:
+            counts = self.counts(text)
+            best = max(counts.values())
+            if best == 0:
+                predictions.append("other")
+            else:
+                predictions.append(next(label for label in TIE_BREAK_ORDER if counts.get(label) == best))
+        return predictions
 
 
 def cue_counts(text: str) -> dict[str, int]:
-    """How many cue phrases of each label occur in `text`."""
-    return {label: len(pattern.findall(str(text))) for label, pattern in _patterns().items()}
+    """How many cue phrases of each label of the bundled lexicon occur in `text`."""
+    return KeywordRule().counts(text)
 
 
 def majority_baseline(train_labels: Sequence[str], n: int) -> list[str]:
@@ -52,14 +70,6 @@ def majority_baseline(train_labels: Sequence[str], n: int) -> list[str]:
     return [majority] * n
 
 
-def keyword_baseline(texts: Sequence[str]) -> list[str]:
-    """The label whose cue phrases occur most often; ties by the taxonomy's order; none: other."""
-    predictions = []
-    for text in texts:
-        counts = cue_counts(text)
-        best = max(counts.values())
-        if best == 0:
-            predictions.append("other")
-        else:
-            predictions.append(next(label for label in TIE_BREAK_ORDER if counts.get(label) == best))
-    return predictions
+def keyword_baseline(texts: Sequence[str], lexicon: dict[str, tuple[str, ...]] | None = None) -> list[str]:
+    """`KeywordRule.predict` with `lexicon` (default: the bundled `cue_lexicon.json`)."""
+    return KeywordRule(lexicon).predict(texts)

@@ -526,7 +526,9 @@ class Journal:
     def _commit(self) -> None:
         atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=1) + "\n")
 
-    def assemble(self, output_format: str, labels: list[str], keep_columns, explain: bool) -> None:
+    def assemble(
+        self, output_format: str, labels: list[str], keep_columns, explain: bool, card: dict | None = None
+    ) -> None:
         """Write the target from the parts: a temporary file, fsynced, renamed into place."""
         temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.tmp")
         try:
@@ -544,7 +546,12 @@ class Journal:
             else:
                 with open(temporary, "w", encoding="utf-8", newline="") as stream:
                     writer = open_writer(
-                        output_format, stream, labels=labels, keep_columns=keep_columns, explain=explain
+                        output_format,
+                        stream,
+                        labels=labels,
+                        keep_columns=keep_columns,
+                        explain=explain,
+                        card=card,
                     )
                     self._pour(writer)
                     stream.flush()
@@ -562,6 +569,8 @@ class Journal:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _pour(self, writer) -> None:
+        if hasattr(writer, "overview"):  # the parts can be read twice: the overview comes first
+            writer.overview(self.records())
         batch: list[dict] = []
         for record in self.records():
             batch.append(record)
@@ -657,9 +666,12 @@ class ReadTally:
     a kill loses those, and --resume reads them (and warns about them) again, so only a
     committed chunk's counts may enter the journal's summary."""
 
-    def __init__(self):
+    def __init__(self, replaying: bool = False):
         self.skipped = self.skipped_files = 0
         self.failed_files: list[str] = []
+        # True while a resumed run passes over its finished part: what that part's reading
+        # warned about was said (and counted) in the run it resumes
+        self.replaying = replaying
         self._per_chunk: deque[tuple[int, int, list[str]]] = deque()
 
     def note(self, message: str) -> None:
@@ -738,23 +750,22 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     check_keep_columns(request.read_options.keep_columns, model.labels)
     options = request.score_options
     journal, summary, skip = _open_journal(request, model)
-    muted = {"on": skip > 0}
-    tally = ReadTally()
+    tally = ReadTally(replaying=skip > 0)
 
     def counted_warn(message: str) -> None:
-        if muted["on"]:
+        if tally.replaying:
             return
         tally.note(message)
         warn(message)
 
     def failed(message: str) -> None:
-        if muted["on"]:
+        if tally.replaying:
             return
         tally.failed_files.append(message)
         file_failed(message)
 
     records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
-    records = _skipping(records, skip, muted)
+    records = _skipping(records, skip, tally)
     duplicates = NearDuplicates() if options.unit == "article" else None
     if duplicates is not None and journal is not None and skip:
         for record in journal.records():
@@ -768,6 +779,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             labels=model.labels,
             keep_columns=request.read_options.keep_columns,
             explain=options.explain,
+            card=model.card,
         )
     total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
     progress = Progress(request.show_progress, total)
@@ -803,7 +815,11 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             )
         if journal is not None:
             journal.assemble(
-                request.output_format, model.labels, request.read_options.keep_columns, options.explain
+                request.output_format,
+                model.labels,
+                request.read_options.keep_columns,
+                options.explain,
+                card=model.card,
             )
         else:
             writer.finish()
@@ -877,15 +893,16 @@ def _read_fingerprint(read_options: ReadOptions) -> dict:
     return values
 
 
-def _skipping(records: Iterator[InputRecord], count: int, muted: dict) -> Iterator[InputRecord]:
-    """Pass over the first `count` records (a resumed run's finished part), quietly."""
+def _skipping(records: Iterator[InputRecord], count: int, tally: ReadTally) -> Iterator[InputRecord]:
+    """Pass over the first `count` records (a resumed run's finished part), quietly: `tally`
+    is replaying until the last of them is read."""
     for number, record in enumerate(records):
         if number >= count:
-            muted["on"] = False
+            tally.replaying = False
             yield record
         elif number == count - 1:
-            muted["on"] = False
-    muted["on"] = False
+            tally.replaying = False
+    tally.replaying = False
 
 
 def _account(scored: ScoredChunk, duplicates: NearDuplicates | None, summary: BatchSummary) -> None:

@@ -177,18 +177,20 @@ class DevPredictions:
         paragraph_tag_thresholds: Mapping[str, float] | float = 0.5,
         tag_min_paragraphs: int = 1,
         topic_floor: float = 0.0,
+        tempered: bool = True,
     ) -> list[ArticleCounts]:
         """Per-article counts as `triage predict` would give them under these post-hoc settings.
 
         Two rules measured here before any enters the product: a tag needs `tag_min_paragraphs`
         paragraphs at or over its threshold, and a paragraph none of whose topics reaches
-        `topic_floor` is `other` in the in-context output (0: off)."""
+        `topic_floor` is `other` in the in-context output (0: off). `tempered=False` scores
+        the mixing alone, for an unfitted `context` (no temperature learned yet)."""
         other = LABELS.index("other")
         counts = []
         for i, article in enumerate(self.articles):
             own = self.own[i]
             title = self.titles[i] if context.context_title_weight else None
-            in_context = context.contextualise(own, title) if len(own) else own
+            in_context = context.contextualise(own, title, temper_output=tempered) if len(own) else own
             records = []
             for probabilities, thresholds, review, floor in (
                 (in_context, tag_thresholds, review_threshold, topic_floor),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -52,7 +52,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-DEBUG = {"on": False}
+
+
+@dataclass
+class Invocation:
+    """What one call of `main` was asked besides its command (held by the call, not the module)."""
+
+    debug: bool = False
+
 
 ModelOption = Annotated[
     Path | None,
@@ -141,6 +148,7 @@ def say(message: str) -> None:
 
 @app.callback()
 def main_options(
+    context: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
     version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
@@ -150,7 +158,8 @@ def main_options(
 
     Example: triage predict data/raw/004_26175a559591074b.txt
     """
-    DEBUG["on"] = debug
+    if isinstance(context.obj, Invocation):  # run through `main` (not typer's test runner)
+        context.obj.debug = debug
     if version:
         print(f"triage {__version__}")
         raise typer.Exit()
@@ -648,8 +657,9 @@ def serve_command(
     ] = 1,
 ) -> None:
     """Serve a page where you paste an article or upload files (.txt, .csv, .jsonl, .html) and see
-    the html report, and POST /api/predict, which answers with predict's jsonl records
-    (spec: /openapi.json). Needs the serve extra: pip install -e '.[serve]'.
+    the html report; POST /api/predict takes JSON articles and POST /api/upload files, both
+    answering with predict's jsonl records (spec: /openapi.json). Needs the serve extra:
+    pip install -e '.[serve]'.
 
     Example: triage serve --port 8000
     """
@@ -933,12 +943,23 @@ def _warner(strict: bool, failure: bool = False):
     return warn
 
 
+# Python's csv module holds one field-size limit for the whole process (csv.field_size_limit),
+# so it is set once, here where the CLI starts, never by a reader per file: a field up to
+# the default --max-bytes is read (and skipped with a warning when over the command's own
+# --max-bytes); a longer one stops its file, named, with the rows before it kept (the csv
+# module cannot find the next row inside an over-long quoted field).
+CSV_FIELD_LIMIT = 20_000_000
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turn errors into one line and an exit code."""
+    import csv
+
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     command = typer.main.get_command(app)
-    DEBUG["on"] = False  # set by --debug in this call only, however often main runs in a process
+    invocation = Invocation()  # --debug in this call only, however often main runs in a process
     try:
-        result = command.main(args=argv, prog_name="triage", standalone_mode=False)
+        result = command.main(args=argv, prog_name="triage", standalone_mode=False, obj=invocation)
         if result == 130:  # typer turns Ctrl-C into Exit(130) and returns that code here
             say("error: interrupted")
             return 130
@@ -953,7 +974,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {exc.format_message()}")
         return EXIT_USAGE
     except TriageError as exc:
-        if DEBUG["on"]:
+        if invocation.debug:
             raise
         say(f"error: {exc}")
         return exc.exit_code
@@ -964,7 +985,7 @@ def main(argv: list[str] | None = None) -> int:
         say("error: interrupted")
         return 130
     except Exception as exc:
-        if DEBUG["on"]:
+        if invocation.debug:
             raise
         say(f"error: unexpected {type(exc).__name__}: {exc} (for the traceback: {_debug_command(argv)})")
         return EXIT_UNEXPECTED

@@ -283,10 +283,15 @@ def predicted_labels(
 
 
 def contextualise_by_article(
-    rows: pd.DataFrame, probabilities: np.ndarray, context_model, title_probabilities: Mapping | None = None
+    rows: pd.DataFrame,
+    probabilities: np.ndarray,
+    context_model,
+    title_probabilities: Mapping | None = None,
+    temper_output: bool = True,
 ) -> np.ndarray:
     """Apply an ArticleContextModel's mixing to each article of `rows`, whatever their order
-    (each article's paragraphs are put in paragraph order first)."""
+    (each article's paragraphs are put in paragraph order first); `temper_output=False`: the
+    mixing alone, which an unfitted model can do."""
     rows = rows.reset_index(drop=True)
     order = rows.sort_values(["article_id", "paragraph"], kind="stable").index.to_numpy()
     mixed = np.empty_like(np.asarray(probabilities, dtype=float))
@@ -294,6 +299,7 @@ def contextualise_by_article(
         np.asarray(probabilities, dtype=float)[order],
         rows["article_id"].to_numpy()[order],
         title_probabilities,
+        temper_output=temper_output,
     )
     return mixed
 

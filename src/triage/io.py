@@ -27,6 +27,7 @@ from pathlib import Path
 
 from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput, UsageError
+from triage.records import ARTICLE_KEYS, PARAGRAPH_KEYS, ArticleRecord, ParagraphRecord
 from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
 from triage.wording import counted
 
@@ -523,7 +524,6 @@ def _check_columns(path: Path, fields: list[str], options: ReadOptions, what: st
 
 def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int | None]]:
     """(row, row number, "row", bytes read) for each row of a CSV file."""
-    csv.field_size_limit(max(options.max_bytes, 1 << 17))
     with _reading(path), _text_stream(path, options.encoding) as stream:
         reader = csv.reader(stream)
         try:
@@ -745,34 +745,10 @@ def write_output(path: Path | str, data: str, force: bool = False) -> None:
 
 
 # --- output formats ----------------------------------------------------------------------
-# The top-level keys of the two JSON records (article_record, paragraph_record); with the
-# CSV/Parquet columns (flat_columns) they are every name an output uses, so a kept input
-# column may take none of them.
-ARTICLE_KEYS = (
-    OUTPUT_SCHEMA_KEY,
-    "id",
-    "title",
-    "tags",
-    "context",
-    "dropped_lines",
-    "mostly_foreign",
-    "near_duplicate_of",
-    "lines_refer_to",
-    "paragraphs",
-    "model",
-    "triage_version",
-)
-PARAGRAPH_KEYS = (
-    OUTPUT_SCHEMA_KEY,
-    "id",
-    "label",
-    "probabilities",
-    "needs_review",
-    "explanation",
-    "runner_up",
-    "model",
-    "triage_version",
-)
+# The top-level keys of the two JSON records, from their one definition (triage.records);
+# with the CSV/Parquet columns (flat_columns) they are every name an output uses, so a kept
+# input column may take none of them.
+assert ARTICLE_KEYS[0] == PARAGRAPH_KEYS[0] == OUTPUT_SCHEMA_KEY  # the first key, as readers expect
 
 
 def reserved_output_names(labels: list[str]) -> set[str]:
@@ -791,7 +767,7 @@ def check_keep_columns(keep_columns: tuple[str, ...], labels: list[str]) -> None
         )
 
 
-def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
+def article_record(record: InputRecord, prediction, model_sha: str, version: str) -> ArticleRecord:
     """The JSON object `triage predict --unit article` writes for one article."""
     data = {
         OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,
@@ -812,7 +788,7 @@ def article_record(record: InputRecord, prediction, model_sha: str, version: str
     return {**data, "model": model_sha, "triage_version": version}
 
 
-def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> dict:
+def paragraph_record(record: InputRecord, prediction, model_sha: str, version: str) -> ParagraphRecord:
     """The JSON object `triage predict --unit paragraph` writes for one paragraph."""
     data = {
         OUTPUT_SCHEMA_KEY: OUTPUT_SCHEMA,

@@ -122,8 +122,13 @@ def parquet_schema(labels: list[str], keep_columns: tuple[str, ...] = ()):
     return pa.schema([(name, types.get(name, pa.string())) for name in flat_columns(labels, keep_columns)])
 
 
-def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(), explain=False):
-    """A writer of `output_format` onto `target` (a text stream; a path for Parquet)."""
+def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(), explain=False, card=None):
+    """A writer of `output_format` onto `target` (a text stream; a path for Parquet). `card`,
+    the model's, tells the report page what the review flag means.
+
+    Every writer has `write(records)` and `finish()`; a writer that can use a first pass over
+    all the records (the report page's overview) also has `overview(records)`, which the
+    journal, able to read them twice, calls before the first `write`."""
     if output_format == "parquet":
         try:
             return ParquetWriter(Path(target), labels, keep_columns)
@@ -137,5 +142,5 @@ def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(
     if output_format == "html":
         from triage.html import HtmlReportWriter
 
-        return HtmlReportWriter(target, labels)
+        return HtmlReportWriter(target, labels, keep_columns=keep_columns, explain=explain, card=card)
     return writers[output_format](target, labels=labels, keep_columns=keep_columns, explain=explain)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from triage.errors import UsageError
 from triage.explanations import TermAttribution
@@ -14,8 +16,6 @@ from triage.ingestion import Article, ingest
 from triage.model import ArticleContextModel, align_probabilities, load_model_file
 from triage.paths import default_model_path
 from triage.tags import (
-    DEFAULT_REVIEW_THRESHOLD,
-    DEFAULT_TAG_THRESHOLD,
     articles_tags,
     needs_review,
     paragraph_labels,
@@ -83,17 +83,17 @@ class TriageModel:
 
     @property
     def short_sha(self) -> str:
+        """The model file's sha256, first 12 digits (a saved model's: its card names the file)."""
         return self.card["model_file"]["sha256"][:12]
 
     def thresholds(self, context: bool) -> tuple[dict[str, float], float]:
         """(per-label tag thresholds, review threshold) of the in-context or the paragraph
-        output: the article model's fitted state (defaults when it was never fitted)."""
-        prefix = "" if context else "paragraph_"
-        default_tags = {label: DEFAULT_TAG_THRESHOLD for label in self.labels}
-        tags = getattr(self.context_model, f"{prefix}tag_thresholds_", default_tags)
-        return dict(tags), float(
-            getattr(self.context_model, f"{prefix}review_threshold_", DEFAULT_REVIEW_THRESHOLD)
-        )
+        output: the article model's fitted state."""
+        fitted = self.context_model
+        check_is_fitted(fitted)
+        if context:
+            return dict(fitted.tag_thresholds_), float(fitted.review_threshold_)
+        return dict(fitted.paragraph_tag_thresholds_), float(fitted.paragraph_review_threshold_)
 
     def paragraph_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Context-free probabilities, columns in `self.labels` order."""
@@ -253,14 +253,22 @@ def _rounded_rows(labels, rows) -> list[dict[str, float]]:
     ]
 
 
+def _is_fitted(estimator) -> bool:
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
 def load_model(path: Path | str | None = None) -> TriageModel:
     """Load the model whose card is at `path` (default: `paths.default_model_path`)."""
     path = Path(path) if path is not None else default_model_path()
     estimator, card = load_model_file(path)
-    if not isinstance(estimator, ArticleContextModel):
+    if not isinstance(estimator, ArticleContextModel) or not _is_fitted(estimator):
         from triage.errors import ModelRefused
 
         raise ModelRefused(
-            f"{path}: the model file does not hold a triage article model; retrain with `triage train`"
+            f"{path}: the model file does not hold a fitted triage article model; retrain with `triage train`"
         )
     return TriageModel(estimator, card, path)

@@ -21,7 +21,8 @@ def article_tags(
     """Tags of one article from its paragraphs' probabilities (rows: paragraphs, columns: labels).
 
     The article is tagged L when the highest p(L) over its paragraphs reaches L's threshold;
-    the tag's score is that maximum and it lists the paragraphs at or above the threshold.
+    the tag's score is that maximum and it lists the paragraphs at or above the threshold,
+    which it carries (so a tag given by a paragraph labelled otherwise explains itself).
     `other` is never a tag. A float threshold applies to every label.
     """
     probabilities = np.asarray(probabilities, dtype=float)
@@ -63,6 +64,7 @@ def articles_tags(
                 "label": labels[column],
                 "score": round(float(maxima[position, which]), 4),
                 "paragraphs": [int(i) for i in np.flatnonzero(scores >= limits[which])],
+                "threshold": round(float(limits[which]), 4),
             }
         )
     return [sorted(article, key=lambda tag: -tag["score"]) for article in tags]
@@ -82,9 +84,9 @@ def paragraph_labels(probabilities: np.ndarray, labels: Sequence[str], topic_flo
     return [labels[i] for i in chosen]
 
 
-def true_tags(paragraph_labels: Sequence[str]) -> set[str]:
+def true_tags(paragraph_labels: Sequence[str], not_a_tag: str = NOT_A_TAG) -> set[str]:
     """An article's true tags: the labels of its gold paragraphs other than `other`."""
-    return {label for label in paragraph_labels if label != NOT_A_TAG}
+    return {label for label in paragraph_labels if label != not_a_tag}
 
 
 def needs_review(probabilities: np.ndarray, review_threshold: float = DEFAULT_REVIEW_THRESHOLD) -> np.ndarray:
@@ -117,28 +119,28 @@ def choose_review_threshold(correct: np.ndarray, confidence: np.ndarray) -> floa
 
 
 def choose_tag_thresholds(
-    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str]
+    articles: Sequence[tuple[Sequence[str], np.ndarray]], labels: Sequence[str], not_a_tag: str = NOT_A_TAG
 ) -> dict[str, float]:
     """Per-label tag thresholds by the rule above (see TAG_GRID), from (gold labels,
-    probabilities) of each out-of-fold article."""
+    probabilities) of each out-of-fold article; `not_a_tag` gets none."""
     thresholds = {}
     for column, label in enumerate(labels):
-        if label == NOT_A_TAG:
+        if label == not_a_tag:
             continue
-        carrying = sum(label in true_tags(gold) for gold, _ in articles)
+        carrying = sum(label in true_tags(gold, not_a_tag) for gold, _ in articles)
         if carrying < TAG_MIN_ARTICLES:
             thresholds[label] = DEFAULT_TAG_THRESHOLD
             continue
-        best = max(TAG_GRID, key=lambda t: (_tag_f1(articles, column, label, t), -abs(t - 0.5)))
+        best = max(TAG_GRID, key=lambda t: (_tag_f1(articles, column, label, t, not_a_tag), -abs(t - 0.5)))
         thresholds[label] = float(best)
     return thresholds
 
 
-def _tag_f1(articles, column, label, threshold) -> float:
+def _tag_f1(articles, column, label, threshold, not_a_tag) -> float:
     tp = fp = fn = 0
     for gold, probabilities in articles:
         predicted = probabilities[:, column].max() >= threshold
-        actual = label in true_tags(gold)
+        actual = label in true_tags(gold, not_a_tag)
         tp += predicted and actual
         fp += predicted and not actual
         fn += actual and not predicted

@@ -91,9 +91,9 @@ def training_rows(rows: pd.DataFrame, include_authored: bool = True, use_all: bo
 
 # Out-of-fold predictions are the slowest thing here (one fit per article) and several
 # callers need the same ones (training, `evaluate --cv`, the notebook, the test session):
-# they are kept per process, and on disk in $TRIAGE_OOF_CACHE when that names a folder.
+# they are kept on disk in $TRIAGE_OOF_CACHE when that names a folder, shared by every
+# process that names it; nothing is kept at module level.
 OOF_CACHE_ENVIRONMENT_VARIABLE = "TRIAGE_OOF_CACHE"
-_OOF_CACHE: dict[str, tuple] = {}
 
 
 def _oof_key(rows: pd.DataFrame, manifest: pd.DataFrame, settings: Settings, n_folds: int | None) -> str:
@@ -117,7 +117,7 @@ def cached_out_of_fold(
     n_folds: int | None = None,
 ):
     """`evaluation.out_of_fold_probabilities` on the decision articles for these rows and
-    settings (LOAO, or `n_folds` groups), computed once."""
+    settings (LOAO, or `n_folds` groups), computed once per $TRIAGE_OOF_CACHE folder."""
     article_ids = decision_article_ids(rows, manifest)
     if not article_ids:
         raise BadInput(
@@ -128,34 +128,28 @@ def cached_out_of_fold(
     key = _oof_key(rows, manifest, settings, n_folds)
     folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
     path = Path(folder) / f"oof-{key}.npz" if folder else None
-    if key not in _OOF_CACHE and path is not None and path.exists():
+    if path is not None and path.exists():
         with np.load(path, allow_pickle=False) as stored:
             index = np.concatenate(
                 [fold.test_index for fold in loao_folds(rows.reset_index(drop=True), article_ids, n_folds)]
             )
             titles_found = dict(zip(stored["title_ids"].tolist(), stored["title_probabilities"], strict=True))
-            _OOF_CACHE[key] = (
-                rows.reset_index(drop=True).iloc[index].reset_index(drop=True),
-                stored["own"],
-                titles_found,
-            )
-    if key not in _OOF_CACHE:
-        with _fit_errors_are_bad_input(rows):
-            _OOF_CACHE[key] = out_of_fold_probabilities(
-                rows, settings, article_ids, titles, n_jobs, n_folds=n_folds
-            )
-        if path is not None:
-            scored, own, title_probabilities = _OOF_CACHE[key]
-            ids = sorted(title_probabilities)
-            np.savez(
-                path,
-                own=own,
-                title_ids=np.array(ids, dtype=str),
-                title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(
-                    len(ids), len(LABELS)
-                ),
-            )
-    return _OOF_CACHE[key]
+            return rows.reset_index(drop=True).iloc[index].reset_index(drop=True), stored["own"], titles_found
+    with _fit_errors_are_bad_input(rows):
+        scored, own, title_probabilities = out_of_fold_probabilities(
+            rows, settings, article_ids, titles, n_jobs, n_folds=n_folds
+        )
+    if path is not None:
+        ids = sorted(title_probabilities)
+        np.savez(
+            path,
+            own=own,
+            title_ids=np.array(ids, dtype=str),
+            title_probabilities=np.array([title_probabilities[i] for i in ids]).reshape(
+                len(ids), len(LABELS)
+            ),
+        )
+    return scored, own, title_probabilities
 
 
 @contextmanager
@@ -332,7 +326,7 @@ def train(
         card["encoder"] = installed_encoder().to_dict()
     card["realnews_test"] = realnews_test_figures(card, data)
     # Score the held-out and OOD rows with the model as it will be saved (report only).
-    model = TriageModel(estimator, {**card, "model_file": {"sha256": "0" * 64}})
+    model = TriageModel(estimator, card)  # not saved yet: no model file, no sha
     for split, split_rows in report_splits(all_rows).items():
         if not split_rows.empty:
             progress(f"scoring the {split} split ...")
