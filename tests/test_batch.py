@@ -153,13 +153,43 @@ def _mixed_folder(root: Path) -> Path:
     return root
 
 
+def test_the_summary_counts_the_files_and_rows_the_warnings_skipped(predict, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(LAWSUIT)
+    (folder / "brief.pdf").write_bytes(b"%PDF-1.4 not an article")
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04 not an article")
+    code, _, err = predict(folder, "--format", "jsonl")
+    assert code == 0, err
+    assert f"warning: skipped 2 files of unsupported types in {folder}" in err
+    assert "; skipped 2 files;" in _summary(err)
+    write_rows_jsonl(folder / "feed.jsonl", [{"id": "r1", "text": METRICS}, {"id": "r2", "text": ""}])
+    (folder / "empty.txt").write_text("  \n")
+    code, _, err = predict(folder, "--format", "jsonl")
+    assert code == 0, err
+    assert "; skipped 1 row and 3 files;" in _summary(err)
+
+
+def test_counts_of_one_read_in_the_singular(predict, tmp_path):
+    feed = write_rows_jsonl(
+        tmp_path / "feed.jsonl", [{"id": "r1", "text": LAWSUIT}, {"id": "r2", "text": ""}]
+    )
+    code, _, err = predict(feed, "--format", "jsonl")
+    assert code == 0, err
+    assert _summary(err).startswith("triaged 1 article; skipped 1 row;")
+    page = tmp_path / "page.txt"
+    page.write_text("Home > News\n" + LAWSUIT)
+    code, out, _ = predict(page, "--format", "table")
+    assert code == 0 and "dropped 1 line of page furniture" in out
+
+
 def test_directories_are_searched_recursively_and_unsupported_files_are_named(predict, tmp_path):
     folder = _mixed_folder(tmp_path / "in")
     code, out, err = predict(folder, "--format", "jsonl")
     assert code == 0, err
     ids = [Path(r["id"]).name for r in jsonl_lines(out)]
     assert ids == ["a.txt", "b1", "c.txt"]
-    assert "skipped 1 file(s) of unsupported types" in err and "notes.docx" in err
+    assert "skipped 1 file of unsupported types" in err and "notes.docx" in err
     code, out, _ = predict(folder, "--format", "jsonl", "--no-recurse")
     assert [Path(r["id"]).name for r in jsonl_lines(out)] == ["a.txt"]
     code, _, err = predict(folder, "--format", "jsonl", "--strict")
@@ -319,7 +349,7 @@ def test_syndicated_copies_are_flagged_and_counted_once(predict, tmp_path):
     assert code == 0
     assert records["copy"]["near_duplicate_of"] == "original"
     assert records["original"]["near_duplicate_of"] is None and records["other"]["near_duplicate_of"] is None
-    assert "triaged 3 articles" in err and "1 near-duplicate(s) counted once" in err
+    assert "triaged 3 articles" in err and "1 near-duplicate counted once" in err
 
 
 def test_the_sampled_three_grams_are_those_of_the_regular_expression_definition():
@@ -521,7 +551,7 @@ def test_a_truncated_gz_and_a_corrupt_parquet_are_named_while_the_other_files_go
     assert ids[0] == "a.txt" and ids[-1] == "d.txt"  # the files after the broken ones were read
     assert "b.jsonl.gz: truncated or corrupt gzip data" in err
     assert "c.parquet: not a readable Parquet file" in err
-    assert err.strip().splitlines()[-1].startswith("error: 2 file(s) could not be read to the end")
+    assert err.strip().splitlines()[-1].startswith("error: 2 files could not be read to the end")
 
 
 def _start(args: list[str], env: dict) -> subprocess.Popen:
@@ -638,7 +668,7 @@ def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
     folder = _feed_folder(tmp_path, rows=40)
     args = ["predict", folder, "--unit", unit, "--model", trained.model_path, "-j", "2"]
     code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
-    assert code == 3 and "1 file(s) failed" in _summary(whole_err) and "skipped 0" not in whole_err
+    assert code == 3 and "1 file failed" in _summary(whole_err) and "skipped 0" not in whole_err
 
     from triage.batch import Journal
 
@@ -833,7 +863,7 @@ def test_the_dask_engine_on_a_local_cluster_equals_the_local_engine(trained, tmp
 def test_a_feed_with_no_readable_row_is_an_error_and_leaves_no_output(predict, tmp_path):
     feed = write_rows_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": " "}, {"id": "b", "text": ""}])
     code, _, err = predict(feed, "-o", tmp_path / "out.jsonl")
-    assert code == 3 and err.strip().splitlines()[-1] == "error: no readable input"
+    assert code == 3 and err.strip().splitlines()[-1] == f"error: no readable input in {feed}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["feed.jsonl"]
 
 

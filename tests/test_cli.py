@@ -225,6 +225,45 @@ def test_the_hint_after_an_unexpected_error_is_a_command_that_shows_the_tracebac
         main(words[1:])
 
 
+# --- the batch extra's install hint ------------------------------------------------------------
+PAGE = "<html><head><title>Fines</title></head><body><p>The court fined the seller.</p></body></html>"
+
+
+def test_without_the_batch_extra_an_html_page_names_this_checkouts_install_command(
+    capsys, trained, tmp_path, monkeypatch
+):
+    import shlex
+
+    page = tmp_path / "page.html"
+    page.write_text(PAGE, encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # as if the extra were not installed
+    monkeypatch.chdir(tmp_path)  # elsewhere than the checkout: the paths are written out
+    code, _, err = run(capsys, "predict", page, "--model", trained.model_path, "--format", "jsonl")
+    assert code == 3 and err.count("\n") == 1
+    assert "pip install 'triage[batch]'" not in err
+    command = shlex.split(err.split("install the batch extra with ", 1)[1])
+    assert command[:6] == [sys.executable, "-m", "pip", "install", "-c", str(ROOT / "constraints.txt")]
+    assert command[6:] == ["-e", f"{ROOT}[batch]"]
+
+
+def test_the_install_command_from_the_checkout_is_the_readmes(monkeypatch):
+    from triage.paths import extra_install_command
+
+    monkeypatch.chdir(ROOT)
+    command = extra_install_command("batch")
+    assert command.endswith("-m pip install -c constraints.txt -e '.[batch]'")
+    assert "pip install -c constraints.txt -e '.[batch]'" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_installed_without_a_checkout_the_hint_names_the_extras_requirements(monkeypatch):
+    import triage.paths
+
+    monkeypatch.setattr(triage.paths, "checkout_root", lambda: None)
+    command = triage.paths.extra_install_command("batch")
+    assert "triage" not in command.split("pip install", 1)[1]
+    assert "'pyarrow>=15'" in command and "'trafilatura>=1.8'" in command
+
+
 # --- ingest, validate, evaluate, train -----------------------------------------------------------
 def test_ingest_shows_paragraphs_with_line_spans_and_dropped_lines_with_rules(capsys):
     code, out, _ = run(capsys, "ingest", ROOT / "data/raw/003_95466451ce915636.txt", "--show-dropped")
@@ -232,6 +271,51 @@ def test_ingest_shows_paragraphs_with_line_spans_and_dropped_lines_with_rules(ca
     assert "title (line 3): MK Is Accused" in out
     assert "[0] lines 9-9:" in out
     assert "dropped line 1 (navigation): Home >" in out
+
+
+FURNISHED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Shoe maker sues marketplace | Example News</title></head>
+<body>
+<div id="cookie-banner">We use cookies to improve your experience. Accept all cookies?</div>
+<nav><a href="/">Home</a> <a href="/business">Business</a> <a href="/tech">Tech</a></nav>
+<article>
+<h1>Shoe maker sues marketplace over fake trainers</h1>
+<p>The shoe maker filed a lawsuit in a federal court on Monday, accusing the marketplace of letting
+sellers list thousands of counterfeit trainers.</p>
+<p>The complaint asks for damages and for an order that the marketplace remove the listings within a
+day of a report from the brand.</p>
+<p>A spokesperson for the marketplace said it would fight the claims and that it already removes
+infringing listings as soon as rights holders report them.</p>
+</article>
+<footer>Copyright 2026 Example News. All rights reserved. <a href="/privacy">Privacy</a></footer>
+</body></html>
+"""
+
+
+def test_ingest_reads_a_page_as_predict_does(capsys, trained, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(FURNISHED_PAGE, encoding="utf-8")
+    code, out, err = run(capsys, "ingest", page, "--show-dropped")
+    assert code == 0, err
+    assert "<" not in out and "cookie" not in out.lower()
+    code, records, _ = run(capsys, "predict", page, "--model", trained.model_path, "--format", "jsonl")
+    (record,) = [json.loads(line) for line in records.splitlines()]
+    lines = out.splitlines()
+    assert lines[0].endswith(f": {record['title']}")
+    assert "extracted main text" in lines[1]
+    shown = [line for line in lines if line.startswith("[")]
+    assert shown == [
+        f"[{p['index']}] lines {p['lines'][0]}-{p['lines'][1]}: {p['text']}" for p in record["paragraphs"]
+    ]
+    assert len(shown) == 3
+
+
+def test_ingest_refuses_a_file_of_rows_pointing_to_predict(capsys, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("id,text\na,The court fined the seller.\n", encoding="utf-8")
+    code, out, err = run(capsys, "ingest", feed)
+    assert code == 3 and out == "" and err.count("\n") == 1
+    assert f"triage predict {feed} --format table" in err
 
 
 def test_validate_reports_counts_and_refuses_a_bad_file(capsys, tmp_path):

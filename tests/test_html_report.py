@@ -371,7 +371,7 @@ def test_a_near_duplicate_is_marked_links_to_its_first_copy_and_is_counted_as_th
         if row["tag"] == "tr" and row.get("data-label") and row["text"].split()[1] != "0"
     }
     assert page_counts == terminal
-    assert "1 near-duplicate counted once" in page and "1 near-duplicate(s) counted once" in err
+    assert "1 near-duplicate counted once" in page and "1 near-duplicate counted once" in err
 
 
 def test_the_overview_comes_first_with_o_and_at_the_end_when_streamed_with_a_link_at_the_top(

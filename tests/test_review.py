@@ -58,6 +58,46 @@ def test_confident_learning_flags_a_row_another_label_reaches_its_threshold():
     assert issues.loc[0, "threshold_model_label"] == pytest.approx(0.8)
 
 
+ONE_ROW_OF_EACH_LABEL = (
+    "id,text,label,split\n"
+    "r1,The sportswear maker sued the marketplace in a federal court over fake trainers.,legal_action,train\n"
+    "r2,The marketplace said it removed 40 million fake listings last year.,platform_metrics,train\n"
+    "r3,The trade office kept the marketplace on its list of notorious markets.,regulatory_listing,train\n"
+    "r4,The company opened a new warehouse to serve shoppers in three more countries.,market_expansion,train\n"
+    "r5,The luxury group said the platform still hosts sellers of fake handbags.,brand_criticism,train\n"
+    "r6,Shares of the company rose two percent in early trading.,other,train\n"
+)
+
+
+def test_review_of_too_few_rows_says_so_and_shows_probabilities_instead_of_flags(capsys, trained, tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text(ONE_ROW_OF_EACH_LABEL, encoding="utf-8")
+    code, out, err = run(capsys, "review", "--data", mine, "--model", trained.model_path, "--format", "jsonl")
+    assert code == 0, err
+    assert "confidently contradicted" not in err
+    assert "too few training rows for confident learning: it needs 10 of each label used" in err
+    assert "legal_action 1" in err and "other 1" in err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["article_id"] for r in records] == ["r1", "r2", "r3", "r4", "r5", "r6"]  # file order, no ranks
+    assert all("rank" not in r and "normalized_margin" not in r for r in records)
+    for record in records:
+        assert record["p_given"] == record[f"p_{record['given_label']}"]
+        assert sum(record[f"p_{label}"] for label in LABELS) == pytest.approx(1, abs=1e-3)
+    code, table, _ = run(capsys, "review", "--data", mine, "--model", trained.model_path)
+    assert table.splitlines()[0].startswith("  r1 paragraph 0: given legal_action ")
+    assert " out of fold; top " in table
+
+
+def test_confident_learning_needs_the_minimum_of_every_label_the_rows_use():
+    from triage.review import CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL as minimum
+    from triage.review import labels_below_minimum
+
+    enough = pd.DataFrame({"label": ["legal_action"] * minimum + ["other"] * minimum})
+    assert labels_below_minimum(enough) == {}  # labels nobody gave need no rows
+    short = pd.DataFrame({"label": ["legal_action"] * minimum + ["other"] * (minimum - 1)})
+    assert labels_below_minimum(short) == {"other": minimum - 1}
+
+
 def review_output(capsys, trained, folder, *options):
     code, out, err = run(
         capsys, "review", "--data", folder, "--model", trained.model_path, "--folds", "3", *options

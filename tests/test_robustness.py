@@ -269,7 +269,7 @@ def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_be
     assert code == 3
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "z"]
     assert f"{path}: not a readable CSV after row 1 (field larger than field limit" in err
-    assert "its later rows are not read" in err and "1 file(s) could not be read to the end" in err
+    assert "its later rows are not read" in err and "1 file could not be read to the end" in err
 
 
 def test_a_csv_field_over_max_bytes_but_under_the_field_limit_is_skipped_and_the_file_read_on(
@@ -291,8 +291,43 @@ def test_unsupported_formats_exit_3_naming_the_supported_ones(predict, tmp_path,
     path = tmp_path / f"input{suffix}"
     path.write_bytes(b"whatever")
     assert_one_line_error(
-        *predict(path)[::2], 3, "not supported; use .txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html"
+        *predict(path)[::2], 3, "not supported; use .txt, .csv, .jsonl (each optionally .gz), .parquet, .html"
     )
+
+
+def test_a_gzipped_text_article_is_read_as_the_text_itself(predict, tmp_path):
+    import gzip
+
+    plain = tmp_path / "article.txt"
+    plain.write_text(ARTICLE_TEXT, encoding="utf-8")
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(gzip.compress(ARTICLE_TEXT.encode("utf-8")))
+    code, out, err = predict(packed)
+    assert code == 0, err
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    (expected,) = [json.loads(line) for line in predict(plain)[1].splitlines()]
+    assert record["id"] == str(packed)
+    assert record["paragraphs"] == expected["paragraphs"] and record["tags"] == expected["tags"]
+
+
+def test_a_gzipped_text_article_over_max_bytes_once_unpacked_is_refused(predict, tmp_path):
+    import gzip
+
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(gzip.compress(((ENGLISH + "\n") * 200).encode()))  # 18 KB; packed, a few hundred bytes
+    assert_one_line_error(
+        *predict(packed, "--max-bytes", "5000")[::2], 3, "over --max-bytes 5,000 once unpacked"
+    )
+
+
+def test_a_truncated_gzipped_text_article_is_named(predict, tmp_path):
+    import gzip
+
+    data = gzip.compress(ARTICLE_TEXT.encode("utf-8"))
+    packed = tmp_path / "article.txt.gz"
+    packed.write_bytes(data[: len(data) // 2])
+    code, _, err = predict(packed)
+    assert code == 3 and f"{packed}: truncated or corrupt gzip data" in err and "Traceback" not in err
 
 
 def test_a_directory_mixing_good_and_unreadable_files(predict, tmp_path, monkeypatch):
@@ -353,6 +388,30 @@ def test_a_fifo_in_a_directory_is_skipped_with_a_warning(trained, tmp_path):
     assert f"skipped {tmp_path / 'b.jsonl'}: is a named pipe (FIFO)" in result.stderr
 
 
+def test_a_csv_with_only_a_header_is_refused_naming_it(predict, tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text("url,headline,body,date\n", encoding="utf-8")
+    assert_one_line_error(*predict(feed, "--text-column", "body")[::2], 3, f"{feed}: no rows, only a header")
+
+
+def test_a_parquet_file_with_no_rows_is_refused_naming_it(predict, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    feed = tmp_path / "feed.parquet"
+    pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), feed)
+    assert_one_line_error(*predict(feed)[::2], 3, f"{feed}: no rows")
+
+
+def test_a_csv_with_only_a_header_among_other_feeds_is_named_and_skipped(predict, tmp_path):
+    (tmp_path / "a.csv").write_text("id,text\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text(f"id,text\nb1,{ENGLISH}\n", encoding="utf-8")
+    code, out, err = predict(tmp_path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["b1"]
+    assert f"skipped {tmp_path / 'a.csv'}: no rows, only a header" in err
+
+
 def test_an_empty_directory_is_refused(predict, tmp_path):
     assert_one_line_error(*predict(tmp_path)[::2], 3, "no articles to read")
 
@@ -363,11 +422,52 @@ def test_stdin_with_no_input_is_refused(predict, monkeypatch):
 
 
 # --- outputs: nothing existing is overwritten or left half-written ------------------------------
-def test_output_into_a_missing_directory_is_refused(predict, tmp_path):
+def test_a_run_refused_before_any_chunk_leaves_no_journal_to_resume(predict, tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text("   \n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    assert_one_line_error(*predict(article, "-o", target)[::2], 3, "empty or whitespace only")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    code, _, err = predict(article, "-o", target)  # no --force, no --resume asked for
+    assert code == 0, err
+
+
+def test_output_into_a_missing_folder_creates_it(predict, tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "new" / "deeper" / "out.jsonl"
+    code, _, err = predict(tmp_path / "a.txt", "-o", target)
+    assert code == 0, err
+    assert json.loads(target.read_text())["id"] == str(tmp_path / "a.txt")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl"]
+
+
+def test_a_refused_run_into_a_missing_folder_leaves_no_folder_behind(predict, tmp_path):
+    (tmp_path / "empty.txt").write_text("   \n", encoding="utf-8")
+    assert_one_line_error(
+        *predict(tmp_path / "empty.txt", "-o", tmp_path / "new" / "deeper" / "out.jsonl")[::2],
+        3,
+        "empty or whitespace only",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt"]
+
+
+def test_an_interrupted_run_into_a_new_folder_keeps_its_journal_there(predict, tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
+    target = tmp_path / "new" / "out.jsonl"
+    monkeypatch.setattr("triage.batch._replace", _fail_with(KeyboardInterrupt()))
+    assert predict(tmp_path / "a.txt", "-o", target)[0] == 130
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl.partial"]
+
+
+def test_output_under_a_file_is_refused_naming_it(predict, tmp_path):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     assert_one_line_error(
-        *predict(tmp_path / "a.txt", "-o", tmp_path / "nope" / "out.jsonl")[::2], 3, "does not exist"
+        *predict(tmp_path / "a.txt", "-o", tmp_path / "a.txt" / "out.jsonl")[::2],
+        3,
+        f"cannot create the folder {tmp_path / 'a.txt'}",
     )
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == ARTICLE_TEXT
 
 
 def _fail_with(failure):

@@ -88,6 +88,42 @@ def test_evaluate_gives_standalone_paragraphs_no_article_tags(capsys, trained, t
     assert "no articles (standalone paragraphs carry no article tags)" in table
 
 
+SIX_STANDALONE_ROWS = (
+    "id,text,label\n"
+    "p1,The sportswear maker sued the marketplace in a federal court over fake trainers.,legal_action\n"
+    "p2,The marketplace said it removed 40 million fake listings last year.,platform_metrics\n"
+    "p3,The trade office kept the marketplace on its list of notorious markets.,regulatory_listing\n"
+    "p4,The company opened a new warehouse to serve shoppers in three more countries.,market_expansion\n"
+    "p5,The luxury group said the platform still hosts sellers of fake handbags.,brand_criticism\n"
+    "p6,Shares of the company rose two percent in early trading.,other\n"
+)
+
+
+def test_evaluate_on_rows_without_article_id_says_they_are_standalone_not_articles(capsys, trained, tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text(SIX_STANDALONE_ROWS, encoding="utf-8")
+    code, table, err = run(capsys, "evaluate", "--data", mine, "--model", trained.model_path)
+    assert code == 0, err
+    assert table.splitlines()[0] == "split test: 6 paragraphs (standalone: rows without an article_id)"
+    assert "95% interval over standalone paragraphs" in table
+    assert "over articles" not in table and "in article context" not in table
+    assert "article-tag micro-F1: no articles" in table
+    _, out, _ = run(capsys, "evaluate", "--data", mine, "--model", trained.model_path, "--format", "json")
+    assert json.loads(out)["standalone_paragraphs"] == 6
+
+
+def test_evaluate_on_a_mix_counts_the_standalone_rows_and_the_articles(capsys, trained, tmp_path):
+    mine = tmp_path / "mine.csv"
+    standalone = ["," + line.split(",", 1)[1] for line in SIX_STANDALONE_ROWS.splitlines()[1:]]
+    story = "story,The court granted the shoe maker an injunction against three sellers.,legal_action"
+    mine.write_text("\n".join(["article_id,text,label", *standalone, story]) + "\n", encoding="utf-8")
+    code, table, err = run(capsys, "evaluate", "--data", mine, "--model", trained.model_path)
+    assert code == 0, err
+    assert table.splitlines()[0] == "split test: 7 paragraphs (in article context; 6 of them standalone)"
+    assert "95% interval over articles and standalone paragraphs" in table
+    assert "over 1 article\n" in table + "\n"
+
+
 def test_rows_with_an_article_id_are_articles_and_rows_without_one_standalone(capsys, trained, tmp_path):
     mine = tmp_path / "mine.csv"
     mine.write_text(

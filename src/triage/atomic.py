@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from triage.errors import BadInput
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
@@ -52,3 +56,29 @@ def fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(descriptor)
+
+
+@contextmanager
+def missing_folders_made(folder: Path | str, name: str) -> Iterator[None]:
+    """Create `folder` and any missing parents for the block (an `-o` into a new folder);
+    `name` names the target in a refusal ("-o out/tags.jsonl").
+
+    When the block fails, the folders made here are removed again if they are still empty
+    (deepest first, by rmdir, which removes nothing else), so a refused run leaves no
+    trace; a folder that holds something by then (an interrupted run's journal) stays.
+    """
+    folder = Path(folder)
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"{name}: cannot create the folder {folder} ({exc.strerror or exc})") from None
+    try:
+        yield
+    except BaseException:
+        for path in missing:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from triage import __version__
-from triage.atomic import atomic_write_bytes, atomic_write_text, fsync_directory, fsync_file
+from triage.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    fsync_directory,
+    fsync_file,
+    missing_folders_made,
+)
 from triage.errors import BadInput, Interrupted, ModelRefused
 from triage.io import (
     OUTPUT_SCHEMA,
@@ -34,11 +40,13 @@ from triage.io import (
     check_keep_columns,
     check_output_target,
     iter_inputs,
+    named_inputs,
     paragraph_record,
     to_jsonl,
 )
 from triage.locking import exclusive
 from triage.outputs import open_writer
+from triage.wording import counted
 
 JOURNAL_SUFFIX = ".partial"
 CHUNK_RECORDS = 1000  # records per chunk (and per journal part; $TRIAGE_CHUNK_RECORDS) ...
@@ -65,30 +73,37 @@ class BatchSummary:
     """Counts of a run, for its closing line (kept in the journal across --resume)."""
 
     records: int = 0
-    skipped: int = 0
+    skipped: int = 0  # rows
     near_duplicates: int = 0
     tags: Counter = field(default_factory=Counter)
     failed_files: list[str] = field(default_factory=list)
     seconds: float = 0.0  # this process's share of the run
+    skipped_files: int = 0
 
     def line(self, unit: str) -> str:
         seconds = self.seconds
-        noun = ("article" if unit == "article" else "paragraph") + ("" if self.records == 1 else "s")
+        noun = counted(self.records, "article" if unit == "article" else "paragraph")
         tags = ", ".join(f"{label} {count}" for label, count in self.tags.most_common()) or "none"
+        skipped = [counted(self.skipped, "row")] if self.skipped or not self.skipped_files else []
+        if self.skipped_files:
+            skipped.append(counted(self.skipped_files, "file"))
         duplicates = (
-            f", {self.near_duplicates} near-duplicate(s) counted once" if self.near_duplicates else ""
+            f", {counted(self.near_duplicates, 'near-duplicate')} counted once"
+            if self.near_duplicates
+            else ""
         )
-        failed = f", {len(self.failed_files)} file(s) failed" if self.failed_files else ""
+        failed = f", {counted(len(self.failed_files), 'file')} failed" if self.failed_files else ""
         what = "tags" if unit == "article" else "labels"
         return (
-            f"triaged {self.records:,} {noun} in {seconds:.1f}s ({self.records / max(seconds, 1e-9):,.0f}/s)"
-            f"; skipped {self.skipped}{failed}{duplicates}; {what}: {tags}"
+            f"triaged {noun} in {seconds:.1f}s ({self.records / max(seconds, 1e-9):,.0f}/s)"
+            f"; skipped {' and '.join(skipped)}{failed}{duplicates}; {what}: {tags}"
         )
 
     def to_dict(self) -> dict:
         return {
             "records": self.records,
             "skipped": self.skipped,
+            "skipped_files": self.skipped_files,
             "near_duplicates": self.near_duplicates,
             "tags": dict(self.tags),
             "failed_files": self.failed_files,
@@ -102,15 +117,26 @@ class BatchSummary:
             values["near_duplicates"],
             Counter(values["tags"]),
             list(values["failed_files"]),
+            skipped_files=values.get("skipped_files", 0),  # journals written before it was counted
         )
 
 
 # --- scoring ------------------------------------------------------------------------------------
+def ingest_record(record: InputRecord):
+    """The article `triage predict` scores for a record (and `triage ingest` shows): its text
+    ingested, with the record's title (a feed's title column, a page's) when ingestion
+    found none."""
+    from triage.ingestion import ingest
+
+    article = ingest(record.text)
+    if record.title and not article.title:
+        article = type(article)(record.title, None, article.paragraphs, article.dropped)
+    return article
+
+
 def score_records(model, records: list[InputRecord], options: ScoreOptions) -> tuple[list[dict], list[str]]:
     """(output records, warnings) for a chunk of input records, in order: the chunk's
     paragraphs (or articles, all together) go through the model in one call."""
-    from triage.ingestion import ingest
-
     warnings: list[str] = []
     if options.unit == "paragraph":
         predictions = model.predict_paragraphs(
@@ -121,12 +147,7 @@ def score_records(model, records: list[InputRecord], options: ScoreOptions) -> t
             for record, prediction in zip(records, predictions, strict=True)
         ]
         return outputs, warnings
-    articles = []
-    for record in records:
-        article = ingest(record.text)
-        if record.title and not article.title:
-            article = type(article)(record.title, None, article.paragraphs, article.dropped)
-        articles.append(article)
+    articles = [ingest_record(record) for record in records]
     predictions = model.predict_articles(
         articles, context=options.context, threshold=options.threshold, explain=options.explain
     )
@@ -640,37 +661,44 @@ def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None
 
 # --- the run -------------------------------------------------------------------------------------
 class ReadTally:
-    """Rows skipped and files failed while reading, held with the chunk they were read into
+    """Rows and files skipped and files failed while reading, held with the chunk they were read into
     until that chunk is committed. With --jobs, chunks are read ahead of the ones written;
     a kill loses those, and --resume reads them (and warns about them) again, so only a
     committed chunk's counts may enter the journal's summary."""
 
     def __init__(self, replaying: bool = False):
-        self.skipped = 0
+        self.skipped = self.skipped_files = 0
         self.failed_files: list[str] = []
         # True while a resumed run passes over its finished part: what that part's reading
         # warned about was said (and counted) in the run it resumes
         self.replaying = replaying
-        self._per_chunk: deque[tuple[int, list[str]]] = deque()
+        self._per_chunk: deque[tuple[int, int, list[str]]] = deque()
+
+    def note(self, message: str) -> None:
+        """Count what a warning says it skipped (io.Skipped: rows or files)."""
+        self.skipped += getattr(message, "rows", 0)
+        self.skipped_files += getattr(message, "files", 0)
 
     def cut(self, chunks: Iterable[list[InputRecord]]) -> Iterator[list[InputRecord]]:
         """Pass `chunks` on, each with what was read up to its last record."""
         for chunk in chunks:
-            self._per_chunk.append((self.skipped, self.failed_files))
-            self.skipped, self.failed_files = 0, []
+            self._per_chunk.append((self.skipped, self.skipped_files, self.failed_files))
+            self.skipped, self.skipped_files, self.failed_files = 0, 0, []
             yield chunk
 
     def count_next_chunk(self, summary: BatchSummary) -> None:
         """The oldest uncommitted chunk is being committed: its counts join `summary`."""
-        skipped, failed_files = self._per_chunk.popleft()
+        skipped, skipped_files, failed_files = self._per_chunk.popleft()
         summary.skipped += skipped
+        summary.skipped_files += skipped_files
         summary.failed_files.extend(failed_files)
 
     def count_the_rest(self, summary: BatchSummary) -> None:
         """What was read after the last chunk (rows skipped at the end of the input)."""
         summary.skipped += self.skipped
+        summary.skipped_files += self.skipped_files
         summary.failed_files.extend(self.failed_files)
-        self.skipped, self.failed_files = 0, []
+        self.skipped, self.skipped_files, self.failed_files = 0, 0, []
 
 
 @dataclass
@@ -704,9 +732,11 @@ def run_batch(
     check_input_paths(request.paths)
     if request.output is None:
         return _run_batch(request, warn, file_failed, stdout)
-    check_output_target(request.output, request.force)  # its folder must exist to hold the lock
-    with exclusive(request.output, "-o"):
-        return _run_batch(request, warn, file_failed, stdout)
+    # its folder must exist to hold the lock: made when missing, gone again if the run fails empty
+    with missing_folders_made(request.output.parent, f"-o {request.output}"):
+        check_output_target(request.output, request.force)
+        with exclusive(request.output, "-o"):
+            return _run_batch(request, warn, file_failed, stdout)
 
 
 def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
@@ -725,8 +755,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
     def counted_warn(message: str) -> None:
         if tally.replaying:
             return
-        if message.startswith("skipped"):
-            tally.skipped += 1
+        tally.note(message)
         warn(message)
 
     def failed(message: str) -> None:
@@ -781,7 +810,8 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             if journal is not None:
                 shutil.rmtree(journal.directory, ignore_errors=True)
             raise BadInput(
-                "no readable input" + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
+                f"no readable input in {named_inputs(request.paths)}"
+                + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
             )
         if journal is not None:
             journal.assemble(
@@ -799,6 +829,12 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             f"; run the same command with --resume to continue from {journal.directory}" if journal else ""
         )
         raise Interrupted(f"interrupted after {inputs_done:,} input records{where}") from None
+    except BadInput:
+        if journal is not None and not request.resume and not journal.manifest["parts"]:
+            # refused before any chunk was finished: a journal of nothing to resume would
+            # only make the next run ask for --resume or --force
+            shutil.rmtree(journal.directory, ignore_errors=True)
+        raise
     summary.seconds = time.monotonic() - started
     return summary
 

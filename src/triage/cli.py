@@ -373,7 +373,7 @@ def evaluate_command(
 PathsArgument = Annotated[
     list[str],
     typer.Argument(
-        help="Articles: .txt, .html/.htm pages, .csv/.jsonl (optionally .gz) or .parquet files of rows, "
+        help="Articles: .txt (optionally .gz), .html/.htm pages, .csv/.jsonl (optionally .gz) or .parquet files of rows, "
         "directories of them (searched recursively), or - for stdin.",
         show_default=False,
     ),
@@ -570,8 +570,10 @@ def predict_command(
     if not quiet:
         say(summary.line(unit.value) + (f"; wrote {output}" if output else ""))
     if summary.failed_files:
+        from triage.wording import counted
+
         raise BadInput(
-            f"{len(summary.failed_files)} file(s) could not be read to the end: {summary.failed_files[0]}"
+            f"{counted(len(summary.failed_files), 'file')} could not be read to the end: {summary.failed_files[0]}"
         )
 
 
@@ -673,7 +675,14 @@ def serve_command(
 
 @app.command("ingest")
 def ingest_command(
-    path: Annotated[str, typer.Argument(help="A scraped article (.txt) or - for stdin.", show_default=False)],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="One article: .txt (optionally .gz), an .html/.htm page (its main text, as predict reads "
+            "it), or - for stdin.",
+            show_default=False,
+        ),
+    ],
     show_dropped: Annotated[
         bool,
         typer.Option("--show-dropped", help="Also list every dropped line and the rule that dropped it."),
@@ -685,23 +694,28 @@ def ingest_command(
         int, typer.Option("--max-bytes", min=1, help="Refuse files larger than this.")
     ] = 20_000_000,
 ) -> None:
-    """Show the title and paragraphs ingestion keeps, with their raw line spans.
+    """Show the title and paragraphs ingestion keeps, with their line spans: the article as
+    `triage predict` reads and ingests it.
 
     Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
     """
-    from triage.ingestion import ingest
-    from triage.io import read_stdin, read_text
+    from triage.batch import ingest_record
+    from triage.io import ReadOptions, read_article
 
-    text = read_stdin(encoding, max_bytes) if path == "-" else read_text(Path(path), encoding, max_bytes)
-    if not text.strip():
-        raise BadInput(f"{path}: empty or whitespace only")
-    article = ingest(text)
-    print(f"title (line {article.title_line}): {article.title}" if article.title else "title: (none found)")
+    record = read_article(path, ReadOptions(encoding=encoding, max_bytes=max_bytes), warn=_warner(False))
+    article = ingest_record(record)
+    print(f"title (line {article.title_line}): {article.title}" if article.title_line else _title(article))
+    if record.lines_refer_to:
+        print(f"(line numbers count lines of the page's {record.lines_refer_to}, as in predict's records)")
     for paragraph in article.paragraphs:
         print(f"[{paragraph.index}] lines {paragraph.first_line}-{paragraph.last_line}: {paragraph.text}")
     if show_dropped:
         for line in article.dropped:
             print(f"dropped line {line.line} ({line.rule}): {line.text.strip()}")
+
+
+def _title(article) -> str:
+    return f"title: {article.title}" if article.title else "title: (none found)"
 
 
 @app.command("validate")
@@ -893,7 +907,7 @@ def review_command(
             f"{', '.join(map(str, applied.files))}; log: {applied.log_path}"
         )
         return
-    issues = review.review_rows(
+    result = review.review_rows(
         data,
         model_path=model,
         n_folds=None if loao else folds,
@@ -901,16 +915,22 @@ def review_command(
         manifest_path=manifest,
         progress=say,
     )
-    say(f"{len(issues)} rows confidently contradicted; showing {min(top, len(issues))}")
-    shown = issues.head(top)
+    rows = result.rows
+    if result.flagged:
+        say(f"{len(rows)} rows confidently contradicted; showing {min(top, len(rows))}")
+    else:
+        say(f"{review.too_few_message(result.too_few)}; showing {min(top, len(rows))} of {len(rows)}")
+    shown = rows.head(top)
     if output_format == ReviewFormat.csv:
         from triage.untrusted import spreadsheet_csv
 
         sys.stdout.write(spreadsheet_csv(shown))
     elif output_format == ReviewFormat.jsonl:
         sys.stdout.write(shown.to_json(orient="records", lines=True, force_ascii=False))
-    else:
+    elif result.flagged:
         sys.stdout.write(review.render_review_table(shown))
+    else:
+        sys.stdout.write(review.render_plain_table(shown))
     sys.stdout.flush()
 
 

@@ -200,7 +200,12 @@ def run_dask(
         import dask.dataframe as dd
         from distributed import Client, LocalCluster
     except ImportError:
-        raise BadInput("--engine dask needs dask and distributed: pip install 'triage[batch]'") from None
+        from triage.paths import extra_install_command
+
+        raise BadInput(
+            "--engine dask needs dask and distributed: install the batch extra with "
+            + extra_install_command("batch")
+        ) from None
 
     from triage.predict import default_model_path, load_model
 

@@ -1,6 +1,6 @@
 """Reading the inputs analysts feed `triage predict` and writing its outputs safely.
 
-Inputs: a `.txt` article, `-` for standard input, a `.csv` / `.jsonl` (optionally
+Inputs: a `.txt` article (optionally gzipped), `-` for standard input, a `.csv` / `.jsonl` (optionally
 gzipped) or `.parquet` file with one article (or paragraph) per row, an `.html` page (its
 main text by trafilatura), or a directory of any of them. Everything is streamed: a feed
 is never read whole, and `max_bytes` limits one article. Text is UTF-8 (a BOM is dropped),
@@ -29,6 +29,7 @@ from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput, UsageError
 from triage.records import ARTICLE_KEYS, PARAGRAPH_KEYS, ArticleRecord, ParagraphRecord
 from triage.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
+from triage.wording import counted
 
 DEFAULT_MAX_BYTES = 20_000_000
 # Used when present; a column named with --id-column must exist.
@@ -68,6 +69,19 @@ class InputRecord:
 Warn = Callable[[str], None]
 
 
+class Skipped(str):
+    """A warning that input was passed over: its text, and how many rows or files it skipped
+    (one warning may name several files), so a run's summary counts what the warnings say."""
+
+    rows: int
+    files: int
+
+    def __new__(cls, text: str, *, rows: int = 0, files: int = 0):
+        message = super().__new__(cls, text)
+        message.rows, message.files = rows, files
+        return message
+
+
 def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
     """Text of `data`: the given encoding, else a BOM's, else strict UTF-8; BadInput if not."""
     if encoding:
@@ -99,12 +113,19 @@ def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> str:
 
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes, gunzipped for `.gz` (the limit is on what it unpacks to)."""
     with _opening(path):
         size = require_regular_file(path).st_size
         if size > max_bytes:
             raise BadInput(f"{path}: {size:,} bytes is over --max-bytes {max_bytes:,}")
-        with open(path, "rb") as stream:
-            return stream.read(max_bytes + 1)
+        if not path.name.lower().endswith(".gz"):
+            with open(path, "rb") as stream:
+                return stream.read(max_bytes + 1)
+        with _reading(path), gzip.open(path, "rb") as stream:
+            data = stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise BadInput(f"{path}: over --max-bytes {max_bytes:,} once unpacked")
+        return data
 
 
 @contextmanager
@@ -157,6 +178,7 @@ def read_stdin(encoding: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) 
 INPUT_KINDS = {
     ".jsonl.gz": "jsonl",
     ".csv.gz": "csv",
+    ".txt.gz": "txt",
     ".jsonl": "jsonl",
     ".csv": "csv",
     ".parquet": "parquet",
@@ -164,7 +186,7 @@ INPUT_KINDS = {
     ".htm": "html",
     ".txt": "txt",
 }
-SUPPORTED_FORMATS = ".txt, .csv, .jsonl, .csv.gz, .jsonl.gz, .parquet, .html/.htm, a directory of them, or - for standard input"
+SUPPORTED_FORMATS = ".txt, .csv, .jsonl (each optionally .gz), .parquet, .html/.htm, a directory of them, or - for standard input"
 EXTRACTED_TEXT = "extracted main text"  # what an HTML page's line spans count lines of
 
 
@@ -220,6 +242,11 @@ def iter_inputs(
             yield from _directory_records(path, warn, options, file_failed, ids)
         else:
             yield from _guarded(_file_records(path, warn, options, ids, path.name), file_failed)
+
+
+def named_inputs(paths: list[str]) -> str:
+    """The inputs of a run as a message names them."""
+    return ", ".join("standard input" if name == "-" else name for name in paths)
 
 
 class RunIds:
@@ -293,6 +320,31 @@ def _file_records(
     yield record
 
 
+def read_article(name: str, options: ReadOptions, warn: Warn) -> InputRecord:
+    """One article as `iter_inputs` reads it (for `triage ingest`): `-` for standard input,
+    a `.txt` (or `.txt.gz`) file, or an `.html`/`.htm` page's main text. A file of rows is
+    refused: each of its rows is an article."""
+    if name == "-":
+        text = read_stdin(options.encoding, options.max_bytes)
+        if not text.strip():
+            raise BadInput("standard input: no text")
+        return InputRecord("-", text)
+    check_input_paths([name])
+    path = Path(name)
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory; give one article")
+    kind = input_kind(path) or "txt"
+    if kind == "html":
+        return _html_record(path, warn, options)
+    if kind != "txt":
+        raise BadInput(
+            f"{path}: a file of rows, each an article; `triage predict {path} --format table` "
+            "shows each one's paragraphs"
+        )
+    record = text_record(str(path), read_bytes(path, options.max_bytes), options)
+    return replace(record, source=str(path))
+
+
 def text_record(name: str, data: bytes, options: ReadOptions) -> InputRecord:
     """One article from the bytes of a text file named `name` (read, uploaded or pasted):
     decoded by the file rules, refused when over --max-bytes, empty or whitespace only."""
@@ -311,7 +363,12 @@ def _directory_records(
     if unsupported:
         shown = ", ".join(str(path) for path in unsupported[:10])
         more = f" and {len(unsupported) - 10} more" if len(unsupported) > 10 else ""
-        warn(f"skipped {len(unsupported)} file(s) of unsupported types in {directory}: {shown}{more}")
+        warn(
+            Skipped(
+                f"skipped {counted(len(unsupported), 'file')} of unsupported types in {directory}: {shown}{more}",
+                files=len(unsupported),
+            )
+        )
     if not files:
         raise BadInput(f"{directory}: no articles to read (looked for {', '.join(INPUT_KINDS)})")
     good = 0
@@ -325,7 +382,8 @@ def _directory_records(
             raise
         except BadInput as exc:
             message = str(exc)
-            warn(f"skipped {message}" if message.startswith(str(path)) else f"skipped {path}: {message}")
+            text = f"skipped {message}" if message.startswith(str(path)) else f"skipped {path}: {message}"
+            warn(Skipped(text, files=1))
     if not good:
         raise BadInput(f"{directory}: none of its {len(files)} files could be read")
 
@@ -493,6 +551,8 @@ def _csv_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple
                 warn(_undecodable(path, "row", number, stream.encoding))
                 continue
             yield dict(zip(fields, values, strict=False)), number, "row", _disk_position(stream)
+    if not number:
+        raise BadInput(f"{path}: no rows, only a header")
 
 
 def _jsonl_records(
@@ -510,10 +570,10 @@ def _jsonl_records(
             try:
                 row = json.loads(line)
             except ValueError:
-                warn(f"skipped {path} line {number}: not valid JSON")
+                warn(Skipped(f"skipped {path} line {number}: not valid JSON", rows=1))
                 continue
             if not isinstance(row, dict):
-                warn(f"skipped {path} line {number}: not a JSON object")
+                warn(Skipped(f"skipped {path} line {number}: not a JSON object", rows=1))
                 continue
             if not checked:  # the first object stands for the file: its fields must be there
                 _check_columns(path, list(row), options, what="field")
@@ -523,8 +583,11 @@ def _jsonl_records(
         raise BadInput(f"{path}: no JSON lines")
 
 
-def _undecodable(path: Path, unit: str, number: int, encoding: str) -> str:
-    return f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)"
+def _undecodable(path: Path, unit: str, number: int, encoding: str) -> Skipped:
+    return Skipped(
+        f"skipped {path} {unit} {number}: not valid {encoding} (pass --encoding if the file is in another)",
+        rows=1,
+    )
 
 
 def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[tuple[dict, int, str, int]]:
@@ -532,7 +595,7 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[t
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise BadInput(f"{path}: reading Parquet needs pyarrow: pip install 'triage[batch]'") from None
+        raise BadInput(f"{path}: reading Parquet needs pyarrow: {_batch_extra()}") from None
     try:
         parquet = pq.ParquetFile(path)
         fields = parquet.schema_arrow.names
@@ -558,16 +621,28 @@ def _parquet_records(path: Path, warn: Warn, options: ReadOptions) -> Iterator[t
         raise
     except Exception as exc:
         raise BadFile(f"{path}: corrupt Parquet data after row {number} ({type(exc).__name__})") from None
+    if not number:
+        raise BadInput(f"{path}: no rows")
 
 
 def _row_record(path, name, row, number, unit, warn, options: ReadOptions, offset=None) -> InputRecord | None:
     text = row.get(options.text_column)
     record_id = id_text(row.get(options.id_column or DEFAULT_ID_COLUMN)) or f"{name}:{number}"
     if not isinstance(text, str) or not text.strip():
-        warn(f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}")
+        warn(
+            Skipped(
+                f"skipped {path} {unit} {number} (id {record_id}): empty or missing {options.text_column!r}",
+                rows=1,
+            )
+        )
         return None
     if len(text) > options.max_bytes and len(text.encode("utf-8")) > options.max_bytes:
-        warn(f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}")
+        warn(
+            Skipped(
+                f"skipped {path} {unit} {number} (id {record_id}): text over --max-bytes {options.max_bytes:,}",
+                rows=1,
+            )
+        )
         return None
     title = row.get(options.title_column or "title")
     title = title.strip() if isinstance(title, str) and title.strip() else None
@@ -632,11 +707,17 @@ def extract_main_text(page: str, path: Path) -> tuple[str | None, str]:
     try:
         import trafilatura
     except ImportError:
-        raise BadInput(f"{path}: reading HTML needs trafilatura: pip install 'triage[batch]'") from None
+        raise BadInput(f"{path}: reading HTML needs trafilatura: {_batch_extra()}") from None
     text = trafilatura.extract(page, include_comments=False, include_tables=False, favor_precision=True)
     metadata = trafilatura.extract_metadata(page)
     title = metadata.title if metadata is not None and metadata.title else None
     return title, text or ""
+
+
+def _batch_extra() -> str:
+    from triage.paths import extra_install_command
+
+    return f"install the batch extra with {extra_install_command('batch')}"
 
 
 def check_output_target(path: Path | str, force: bool = False) -> None:

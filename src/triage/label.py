@@ -418,7 +418,7 @@ def labelling_queue(
 
     `input_options` are io.iter_inputs' (text_column, id_column, encoding, max_bytes).
     """
-    from triage.io import iter_inputs
+    from triage.io import iter_inputs, named_inputs
     from triage.predict import load_model
 
     if strategy not in STRATEGIES:
@@ -426,7 +426,7 @@ def labelling_queue(
     labelled = read_label_file(data)
     records = list(iter_inputs(paths, warn=warn, **input_options))
     if not records:
-        raise BadInput("no readable input")
+        raise BadInput(f"no readable input in {named_inputs(paths)}")
     model = load_model(model_path)
     return model, labelled, build_queue(records, model, labelled, strategy, seed, warn)
 

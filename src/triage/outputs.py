@@ -133,7 +133,11 @@ def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(
         try:
             return ParquetWriter(Path(target), labels, keep_columns)
         except ImportError:
-            raise BadInput("writing Parquet needs pyarrow: pip install 'triage[batch]'") from None
+            from triage.paths import extra_install_command
+
+            raise BadInput(
+                f"writing Parquet needs pyarrow: install the batch extra with {extra_install_command('batch')}"
+            ) from None
     writers = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
     if output_format == "html":
         from triage.html import HtmlReportWriter

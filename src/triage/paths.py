@@ -10,6 +10,8 @@ without the repository has no bundled data: they train and score on their own fi
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
 from triage.errors import BadInput
@@ -70,3 +72,47 @@ def default_model_path() -> Path:
     if os.environ.get(ROOT_ENVIRONMENT_VARIABLE):
         return Path(os.environ[ROOT_ENVIRONMENT_VARIABLE]) / BUNDLED_MODEL
     return BUNDLED_MODEL
+
+
+def checkout_root() -> Path | None:
+    """The repository this triage runs from (an editable install of a checkout: its
+    pyproject.toml and constraints.txt beside src/), or None for an installed package."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file() and (root / "constraints.txt").is_file():
+        return root
+    return None
+
+
+def extra_install_command(extra: str) -> str:
+    """The command that installs `extra` (e.g. "batch") for this triage.
+
+    In a checkout: the README's, with the checkout's constraints file, run by this Python
+    (`.venv/bin/python -m pip install -c constraints.txt -e '.[batch]'`, with the paths
+    written out when the working directory is elsewhere). Installed without one: the extra's
+    own requirements by name, never `pip install 'triage[batch]'`, which would fetch
+    whatever is called triage on the package index.
+    """
+    python = _shown_path(Path(sys.executable))
+    root = checkout_root()
+    if root is not None:
+        constraints, project = _shown_path(root / "constraints.txt"), _shown_path(root)
+        return (
+            f"{python} -m pip install -c {shlex.quote(constraints)} -e {shlex.quote(f'{project}[{extra}]')}"
+        )
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        requirements = requires("triage") or []
+    except PackageNotFoundError:
+        requirements = []
+    marker = f'extra == "{extra}"'
+    wanted = [line.split(";")[0].strip() for line in requirements if marker in line]
+    return f"{python} -m pip install {' '.join(shlex.quote(name) for name in wanted)}"
+
+
+def _shown_path(path: Path) -> str:
+    """`path` relative to the working directory when it is under it ("." for the directory itself)."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix() or "."
+    except ValueError:
+        return str(path)

@@ -11,6 +11,7 @@ from triage.corpus import LABELS, empty_manifest, load_labeled, load_manifest, s
 from triage.errors import BadInput
 from triage.paths import resolve_data, resolve_manifest
 from triage.predict import load_model
+from triage.wording import counted
 
 
 def split_report(
@@ -39,6 +40,7 @@ def split_report(
         train_labels = [max(examples, key=examples.get)]
     report = evaluation_report(model, split_rows, train_labels, manifest, context=context)
     report["split"] = split
+    report["standalone_paragraphs"] = int(standalone_mask(split_rows).sum())
     report["model_file"] = model.card["model_file"]["name"]
     report["realnews_test"] = model.card.get("realnews_test", NOT_MEASURED)
     return report
@@ -101,9 +103,14 @@ def cross_validation_report(
 def render_report(report: dict) -> str:
     """The evaluation report as a table for people."""
     model = report["model"]
+    standalone = report.get("standalone_paragraphs", 0)
+    if standalone == report["rows"]:
+        what = " (standalone: rows without an article_id)"
+    else:
+        what = " (in article context)" if report.get("context") else " (paragraphs alone)"
+        what = what[:-1] + f"; {standalone} of them standalone)" if standalone else what
     lines = [
-        f"split {report['split']}: {report['rows']} paragraphs"
-        + (" (in article context)" if report.get("context") else " (paragraphs alone)"),
+        f"split {report['split']}: {report['rows']} paragraphs{what}",
         "",
         f"{'label':<20}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}",
     ]
@@ -112,7 +119,9 @@ def render_report(report: dict) -> str:
             f"{label:<20}{scores['precision']:>10.3f}{scores['recall']:>8.3f}{scores['f1']:>8.3f}{scores['support']:>9}"
         )
     interval = model.get("macro_f1_interval")
-    shown = f"  (95% interval over articles {interval[0]:.3f}-{interval[1]:.3f})" if interval else ""
+    shown = (
+        f"  (95% interval over {_resampled(report)} {interval[0]:.3f}-{interval[1]:.3f})" if interval else ""
+    )
     lines += [
         "",
         f"accuracy {model['accuracy']:.3f}   macro-F1 {model['macro_f1']:.3f}{shown}",
@@ -150,7 +159,15 @@ def realnews_test_line(logged: dict) -> str:
     )
 
 
+def _resampled(report: dict) -> str:
+    """What the interval resamples: articles, each standalone paragraph counting as one."""
+    standalone = report.get("standalone_paragraphs", 0)
+    if not standalone:
+        return "articles"
+    return "standalone paragraphs" if standalone == report["rows"] else "articles and standalone paragraphs"
+
+
 def _article_tag_line(scores: dict) -> str:
     if not scores["articles"]:
         return "article-tag micro-F1: no articles (standalone paragraphs carry no article tags)"
-    return f"article-tag micro-F1 {scores['micro_f1']:.3f} over {scores['articles']} articles"
+    return f"article-tag micro-F1 {scores['micro_f1']:.3f} over {counted(scores['articles'], 'article')}"

@@ -40,6 +40,14 @@ from triage.locking import exclusive
 from triage.untrusted import for_terminal, read_from_spreadsheet
 
 DEFAULT_REVIEW_FOLDS = 5
+# The training rows confident learning needs: this many of every label the rows use. A
+# label's threshold t_j is the mean out-of-fold p_j over the rows labelled j, each scored by
+# a model that never saw it. With fewer rows, one row moves that mean by more than 0.1
+# (1/n), and each fold's model has seen at most a handful of the label (8 of 10 with 5
+# folds): on 6 rows, one of each label, every row came out "confidently contradicted",
+# because no model had seen a single example of the row's own label. Below it, review
+# shows the out-of-fold probabilities as they are and flags nothing.
+CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL = 10
 DECISIONS = ("keep", "relabel")
 REVIEW_LOG_NAME = "review-log.csv"
 LOG_COLUMNS = (
@@ -160,6 +168,47 @@ def label_issues(rows: pd.DataFrame, probabilities: np.ndarray, labels=LABELS) -
     return issues.rename(columns={"label": "given_label"})
 
 
+def labels_below_minimum(rows: pd.DataFrame) -> dict[str, int]:
+    """Each label the rows use that has fewer than CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL rows,
+    with its count."""
+    counts = rows["label"].value_counts()
+    return {
+        label: int(counts[label])
+        for label in LABELS
+        if 0 < counts.get(label, 0) < CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL
+    }
+
+
+def plain_probabilities(rows: pd.DataFrame, probabilities: np.ndarray, labels=LABELS) -> pd.DataFrame:
+    """Every row with its out-of-fold probability of the given label and the model's top
+    label, in file order: what review shows when the rows are too few to flag any."""
+    rows = rows.reset_index(drop=True)
+    probabilities = np.asarray(probabilities, dtype=float)
+    given = np.array([labels.index(label) for label in rows["label"]])
+    top = probabilities.argmax(axis=1)
+    every = np.arange(len(rows))
+    return rows.assign(
+        model_label=[labels[i] for i in top],
+        p_given=probabilities[every, given].round(4),
+        p_model=probabilities[every, top].round(4),
+        **{f"p_{label}": probabilities[:, i].round(4) for i, label in enumerate(labels)},
+    ).rename(columns={"label": "given_label"})
+
+
+PLAIN_OUTPUT_COLUMNS = (
+    "article_id",
+    "paragraph",
+    "given_label",
+    "p_given",
+    "model_label",
+    "p_model",
+    *(f"p_{label}" for label in LABELS),
+    "source",
+    "text_sha1",
+    "text",
+)
+
+
 REVIEW_OUTPUT_COLUMNS = (
     "rank",
     "article_id",
@@ -175,6 +224,20 @@ REVIEW_OUTPUT_COLUMNS = (
 )
 
 
+@dataclass
+class Review:
+    """What `triage review` shows: the label issues (`rows`, ranked), or, when some label
+    has too few training rows (`too_few`: label -> rows), every row's out-of-fold
+    probabilities as they are (`rows`, in file order, nothing flagged)."""
+
+    rows: pd.DataFrame
+    too_few: dict[str, int]
+
+    @property
+    def flagged(self) -> bool:
+        return not self.too_few
+
+
 def review_rows(
     data: Path | str | None = None,
     *,
@@ -183,10 +246,11 @@ def review_rows(
     n_jobs: int = 1,
     manifest_path: Path | str | None = None,
     progress: Callable[[str], None] = lambda message: None,
-) -> pd.DataFrame:
+) -> Review:
     """What `triage review` lists: the label issues of `data`'s training rows (default: the
     bundled data), scored by out-of-fold models with the settings of `model_path`'s card and
-    its article context."""
+    its article context; below CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL rows of a label, the
+    out-of-fold probabilities instead."""
     from triage.evaluation import contextualise_by_article
     from triage.model import Settings
     from triage.paths import resolve_manifest
@@ -204,23 +268,62 @@ def review_rows(
         rows, settings, n_folds=n_folds, titles=titles, n_jobs=n_jobs
     )
     in_context = contextualise_by_article(scored, own, model.context_model, title_probabilities)
+    too_few = labels_below_minimum(scored)
+    if too_few:
+        plain = plain_probabilities(scored, in_context, list(LABELS))
+        keys = ["article_id", "paragraph"]
+        where = {
+            key: number for number, key in enumerate(train_rows[keys].itertuples(index=False, name=None))
+        }
+        in_file_order = np.argsort([where[key] for key in plain[keys].itertuples(index=False, name=None)])
+        plain = plain.iloc[in_file_order].reset_index(drop=True)
+        return Review(plain[list(PLAIN_OUTPUT_COLUMNS)].assign(decision="", new_label=""), too_few)
     issues = label_issues(scored, in_context, list(LABELS))
-    return issues[list(REVIEW_OUTPUT_COLUMNS)].assign(decision="", new_label="")
+    return Review(issues[list(REVIEW_OUTPUT_COLUMNS)].assign(decision="", new_label=""), {})
+
+
+def too_few_message(too_few: dict[str, int]) -> str:
+    """Why nothing is flagged, for people."""
+    counts = ", ".join(f"{label} {count}" for label, count in too_few.items())
+    return (
+        f"too few training rows for confident learning: it needs {CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL} of "
+        f"each label used, and has {counts}; nothing is flagged, and each row's out-of-fold "
+        "probabilities are shown as they are"
+    )
+
+
+def render_plain_table(rows: pd.DataFrame, width: int = 100) -> str:
+    """Each row's out-of-fold probabilities for people: the given label's and the top one's."""
+    return _row_blocks(
+        rows,
+        lambda row: (
+            f"  {for_terminal(row.article_id)} paragraph {row.paragraph}: given {row.given_label} "
+            f"{row.p_given:.2f} out of fold; top {row.model_label} {row.p_model:.2f}"
+        ),
+        width,
+    )
 
 
 def render_review_table(issues: pd.DataFrame, width: int = 100) -> str:
     """The issues for people: one block per row, both labels and the text."""
     if issues.empty:
         return "no label issues: no row's given label is confidently contradicted\n"
+    return _row_blocks(
+        issues,
+        lambda row: (
+            f"{row.rank:>3}. {for_terminal(row.article_id)} paragraph {row.paragraph}: given "
+            f"{row.given_label} ({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
+        ),
+        width,
+    )
+
+
+def _row_blocks(rows: pd.DataFrame, heading: Callable, width: int) -> str:
+    """One block per row: its heading line, then its text cut to `width`, made inert for the terminal."""
     lines = []
-    for row in issues.itertuples(index=False):
+    for row in rows.itertuples(index=False):
         text = for_terminal(row.text)
-        text = text if len(text) <= width else text[: width - 3] + "..."
-        lines.append(
-            f"{row.rank:>3}. {for_terminal(row.article_id)} paragraph {row.paragraph}: given {row.given_label} "
-            f"({row.p_given:.2f}), model {row.model_label} ({row.p_model:.2f})"
-        )
-        lines.append(f"     {text}")
+        lines += [heading(row), "     " + (text if len(text) <= width else text[: width - 3] + "...")]
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 
 from triage.untrusted import for_terminal
+from triage.wording import counted
 
 REVIEW_MARK = "?"
 REVIEW_WORD = "(review)"
@@ -57,7 +58,7 @@ def _article_lines(obj: dict, explain: bool, width: int) -> list[str]:
     if obj.get("mostly_foreign"):
         lines.append("   (mostly in another language: no tags)")
     lines.append(
-        f"   dropped {obj.get('dropped_lines', 0)} lines of page furniture (triage ingest --show-dropped)"
+        f"   dropped {counted(obj.get('dropped_lines', 0), 'line')} of page furniture (triage ingest --show-dropped)"
     )
     for paragraph in obj["paragraphs"]:
         review = f" {REVIEW_MARK}" if paragraph["needs_review"] else "  "
