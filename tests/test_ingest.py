@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from triage import ingestion as rules
-from triage.ingestion import ingest
+from triage.ingestion import article as rules
+from triage.ingestion.article import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "tests/data/articles"

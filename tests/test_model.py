@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import triage.model as model_module
-from triage.corpus import LABELS
+import triage.model.pipeline as model_module
+from triage.corpus.labeled import LABELS
 from triage.errors import ModelRefused
-from triage.model import (
+from triage.model.pipeline import (
     ALLOWED_TYPES,
     ArticleContextModel,
     Settings,
@@ -22,7 +22,7 @@ from triage.model import (
     fit_pipeline,
     save_model,
 )
-from triage.predict import load_model
+from triage.model.predict import load_model
 
 TEXTS = [
     "The court granted an injunction against the seller of fake shoes.",

@@ -11,15 +11,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from triage.errors import UsageError
-from triage.explanations import TermAttribution
-from triage.ingestion import Article, ingest
-from triage.model import ArticleContextModel, align_probabilities, load_model_file
-from triage.paths import default_model_path
-from triage.tags import (
+from triage.ingestion.article import Article, ingest
+from triage.model.explanations import TermAttribution
+from triage.model.pipeline import ArticleContextModel, align_probabilities, load_model_file
+from triage.model.tags import (
     articles_tags,
     needs_review,
     paragraph_labels,
 )
+from triage.paths import default_model_path
 
 
 @dataclass
@@ -238,7 +238,7 @@ class TriageModel:
         (contribution to the chosen label minus contribution to the runner-up)."""
         # A semantic model's terms are those of its TF-IDF half (an embedding has no terms).
         terms = getattr(self.pipeline, "term_model_", self.pipeline)
-        attribution = self._term_attribution  # worked out once per model (triage.explanations)
+        attribution = self._term_attribution  # worked out once per model (triage.model.explanations)
         if attribution is None or attribution.pipeline is not terms:
             self._term_attribution = TermAttribution(terms, self.labels)
         return self._term_attribution.explain(texts, label_columns, runner_up_columns, top)

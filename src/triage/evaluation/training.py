@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from triage import __version__
-from triage.corpus import (
+from triage.corpus.labeled import (
     ANALYST_SOURCE,
     LABELED_FILES,
     LABELS,
@@ -29,7 +29,8 @@ from triage.corpus import (
     standalone_mask,
 )
 from triage.errors import BadInput, ModelRefused
-from triage.evaluation import (
+from triage.evaluation.report import NOT_MEASURED, realnews_test_line
+from triage.evaluation.scores import (
     article_tag_scores,
     classification_scores,
     decision_article_ids,
@@ -40,7 +41,7 @@ from triage.evaluation import (
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import (
+from triage.model.pipeline import (
     ArticleContextModel,
     Settings,
     fit_pipeline,
@@ -49,10 +50,9 @@ from triage.model import (
     sha256_file,
     stale_reason,
 )
+from triage.model.predict import TriageModel
+from triage.model.tags import DEFAULT_REVIEW_THRESHOLD, REVIEW_MIN_ROWS, REVIEW_TARGET_ACCURACY
 from triage.paths import default_model_path, resolve_data, resolve_manifest
-from triage.predict import TriageModel
-from triage.report import NOT_MEASURED, realnews_test_line
-from triage.tags import DEFAULT_REVIEW_THRESHOLD, REVIEW_MIN_ROWS, REVIEW_TARGET_ACCURACY
 
 # The settings chosen by leave-one-article-out (scripts/ablation.py, README table).
 CHOSEN_SETTINGS = Settings()
@@ -230,7 +230,7 @@ def fix_chosen_thresholds(estimator: ArticleContextModel, settings: Settings) ->
 def realnews_test_figures(card: dict, data: Path) -> dict:
     """The real-news test figures logged for a model with this card's settings and training
     data, or a note that this model was not measured there (an analyst's model is another model)."""
-    from triage.realnews_scoring import logged_test_figures
+    from triage.evaluation.realnews_scoring import logged_test_figures
 
     root = data.parent.parent if data.is_dir() and data.name == "labeled" else Path.cwd()
     logged = logged_test_figures(root / "data/realnews/final_log.csv", card)
@@ -293,7 +293,7 @@ def train(
     the decision articles (TRAINING_FOLDS groups), score, and save card + model file (default:
     `paths.default_model_path`)."""
     if settings.sentence_weight is not None:
-        from triage.semantic import require_encoder
+        from triage.model.semantic import require_encoder
 
         require_encoder()
     manifest_path = resolve_manifest(manifest_path, data)
@@ -321,7 +321,7 @@ def train(
         data, manifest_path, settings, estimator, choices, rows, include_authored, use_all, added_files(add)
     )
     if settings.sentence_weight is not None:
-        from triage.semantic import installed_encoder
+        from triage.model.semantic import installed_encoder
 
         card["encoder"] = installed_encoder().to_dict()
     card["realnews_test"] = realnews_test_figures(card, data)
@@ -342,7 +342,7 @@ def train(
 def embed_training_rows(rows: pd.DataFrame, n_jobs: int, progress: Callable[[str], None]) -> None:
     """The semantic model's first step: every labelled row embedded once (with `n_jobs`
     encoder threads), or found in the embedding cache, before the folds read them."""
-    from triage.semantic import embed_training_texts, embedding_cache_dir
+    from triage.model.semantic import embed_training_texts, embedding_cache_dir
 
     texts = list(dict.fromkeys(rows["text"]))
     progress(f"embedding {len(texts)} labelled paragraphs (cache: {embedding_cache_dir()}) ...")

@@ -31,8 +31,10 @@ from triage.atomic import (
     fsync_file,
     missing_folders_made,
 )
+from triage.batch.writers import open_writer
 from triage.errors import BadInput, Interrupted, ModelRefused
-from triage.io import (
+from triage.locking import exclusive
+from triage.readers.inputs import (
     OUTPUT_SCHEMA,
     InputRecord,
     ReadOptions,
@@ -44,8 +46,6 @@ from triage.io import (
     paragraph_record,
     to_jsonl,
 )
-from triage.locking import exclusive
-from triage.outputs import open_writer
 from triage.wording import counted
 
 JOURNAL_SUFFIX = ".partial"
@@ -126,7 +126,7 @@ def ingest_record(record: InputRecord):
     """The article `triage predict` scores for a record (and `triage ingest` shows): its text
     ingested, with the record's title (a feed's title column, a page's) when ingestion
     found none."""
-    from triage.ingestion import ingest
+    from triage.ingestion.article import ingest
 
     article = ingest(record.text)
     if record.title and not article.title:
@@ -208,7 +208,7 @@ def worker_model(model_path: str, model_sha: str):
     """A worker process loads the model once and keeps it for every chunk it is given: the
     model the run started with, refused when the card now names another (a `triage train`
     during the run), so one output never mixes two models."""
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     key = (model_path, model_sha)
     if key not in _WORKER_MODELS:
@@ -236,7 +236,7 @@ def start_workers(model_path: Path, jobs: int) -> None:
 
     from joblib import Parallel, delayed
 
-    from triage.model import read_card
+    from triage.model.pipeline import read_card
 
     def load() -> None:
         try:
@@ -329,7 +329,7 @@ class NearDuplicates:
     def __init__(self):
         import numpy as np
 
-        from triage.corpus import NEAR_DUPLICATE_MIN_SHARED, NEAR_DUPLICATE_THRESHOLD
+        from triage.corpus.labeled import NEAR_DUPLICATE_MIN_SHARED, NEAR_DUPLICATE_THRESHOLD
 
         self.threshold = NEAR_DUPLICATE_THRESHOLD
         self.min_shared = max(2, NEAR_DUPLICATE_MIN_SHARED // SAMPLE_EVERY)
@@ -591,7 +591,7 @@ def input_fingerprint(paths: list[str], read_options: ReadOptions) -> str:
     inputs that changed."""
     import hashlib
 
-    from triage.io import directory_files
+    from triage.readers.inputs import directory_files
 
     digest = hashlib.sha256()
     for name in paths:
@@ -647,7 +647,7 @@ class Progress:
 
 
 def total_input_bytes(paths: list[str], read_options: ReadOptions) -> int | None:
-    from triage.io import directory_files
+    from triage.readers.inputs import directory_files
 
     total = 0
     for name in paths:
@@ -727,7 +727,7 @@ def run_batch(
     """Read, score and write every record of `request`; returns the counts. Raises
     Interrupted (with the journal kept) on Ctrl-C. A run with -o holds the target's lock
     throughout: a second run on the same -o (with --force or --resume too) is refused."""
-    from triage.io import check_input_paths
+    from triage.readers.inputs import check_input_paths
 
     check_input_paths(request.paths)
     if request.output is None:
@@ -740,7 +740,7 @@ def run_batch(
 
 
 def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
-    from triage.predict import default_model_path, load_model
+    from triage.model.predict import default_model_path, load_model
 
     check_output(request)
     model_path = Path(request.model_path) if request.model_path is not None else default_model_path()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from triage.atomic import atomic_write_bytes
-from triage.corpus import LABELS
+from triage.corpus.labeled import LABELS
 from triage.errors import BadInput, UsageError
 
 CACHE_ENV = "TRIAGE_REALNEWS_CACHE"

@@ -7,7 +7,7 @@ TF-IDF model, and `SemanticParagraphModel` averages the two models' probabilitie
 
 The encoder is code and weights of another package: it is loaded from the installed
 package, never written into a model file. The model file holds only what the skops
-allowlist in `triage.model` already allows (the TF-IDF pipeline, a logistic regression,
+allowlist in `triage.model.pipeline` already allows (the TF-IDF pipeline, a logistic regression,
 numbers), and the card records the encoder's package, version and the sha256 of its model
 file; a model whose encoder is not the one installed is refused (`check_encoder`).
 
@@ -89,7 +89,7 @@ def encoder_model_path() -> Path:
 
 def installed_encoder() -> EncoderIdentity:
     """The encoder installed here (reads and hashes its 72 MB model file: about 0.1 s)."""
-    from triage.model import sha256_file
+    from triage.model.pipeline import sha256_file
 
     package = _encoder_package()
     path = encoder_model_path()
@@ -273,7 +273,7 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
 # --- the combined model ------------------------------------------------------------------
 def sentence_pipeline(settings, cache: str | None = None, n_threads: int = 1) -> Pipeline:
     """Text in, label probabilities out: e5 embedding -> logistic regression."""
-    from triage.model import classifier
+    from triage.model.pipeline import classifier
 
     return Pipeline(
         [
@@ -302,7 +302,7 @@ class SemanticParagraphModel(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, texts) -> np.ndarray:
-        from triage.model import align_probabilities
+        from triage.model.pipeline import align_probabilities
 
         texts = list(texts)
         terms = self.term_model_.predict_proba(texts)
@@ -338,7 +338,7 @@ MODEL_FILE_KIND = "triage-semantic/1"
 def fit_semantic_model(settings, texts, labels, n_threads: int = 1) -> SemanticParagraphModel:
     """The combined model for `settings` (its `sentence_weight` set), fitted; the training
     rows' embeddings come from and go to the cache (`embedding_cache_dir`)."""
-    from triage.model import build_pipeline
+    from triage.model.pipeline import build_pipeline
 
     model = SemanticParagraphModel(
         build_pipeline(settings),

@@ -7,7 +7,7 @@ The API answers with the records `triage predict --format jsonl` writes, as {"re
 them), POST /api/upload the page's multipart form. Its spec (/openapi.json; FastAPI's /docs
 page is off: it loads its script from a CDN) documents both requests and the record,
 generated from the record's one definition (triage.records). Uploads go through the CLI's
-own readers (triage.io), file by file as the CLI reads a folder: a file that cannot be read
+own readers (triage.readers.inputs), file by file as the CLI reads a folder: a file that cannot be read
 gets its message and the others are triaged. The model is loaded once, when the app is made.
 
 A request is limited in work, not only in bytes (5 MB of tiny CSV rows is a million
@@ -35,12 +35,19 @@ from fastapi import Body, Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from triage.batch import NearDuplicates, ScoreOptions, article_text, score_records
+from triage.batch.engine import NearDuplicates, ScoreOptions, article_text, score_records
 from triage.errors import BadInput, TriageError, UsageError
-from triage.html import report_page, template_environment
-from triage.io import InputRecord, ReadOptions, RunIds, iter_inputs, reserved_output_names, text_record
-from triage.predict import TriageModel, load_model
+from triage.model.predict import TriageModel, load_model
+from triage.readers.inputs import (
+    InputRecord,
+    ReadOptions,
+    RunIds,
+    iter_inputs,
+    reserved_output_names,
+    text_record,
+)
 from triage.records import ArticleRecord, ParagraphRecord
+from triage.web.html_report import report_page, template_environment
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -595,7 +602,12 @@ def serve(
     os.environ[WORKER_MODEL_VARIABLE] = str(model_path.resolve())
     os.environ[WORKER_LIMITS_VARIABLE] = json.dumps(asdict(limits))
     config = uvicorn.Config(
-        "triage.serve:worker_app", factory=True, workers=workers, host=host, port=port, log_level="warning"
+        "triage.web.serve:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
     )
     from uvicorn.supervisors import Multiprocess
 

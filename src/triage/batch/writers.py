@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from triage.errors import BadInput, UsageError
-from triage.io import flat_columns, flat_rows, to_jsonl
-from triage.table import table_legend, to_table
+from triage.readers.inputs import flat_columns, flat_rows, to_jsonl
+from triage.web.table import table_legend, to_table
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".html": "html", ".htm": "html"}
 
@@ -140,7 +140,7 @@ def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(
             ) from None
     writers = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
     if output_format == "html":
-        from triage.html import HtmlReportWriter
+        from triage.web.html_report import HtmlReportWriter
 
         return HtmlReportWriter(target, labels, keep_columns=keep_columns, explain=explain, card=card)
     return writers[output_format](target, labels=labels, keep_columns=keep_columns, explain=explain)

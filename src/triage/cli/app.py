@@ -222,8 +222,7 @@ def train_command(
 
     Example: triage train --add mine.csv
     """
-    from triage.paths import default_model_path
-    from triage.training import (
+    from triage.evaluation.training import (
         CHOSEN_SETTINGS,
         SEMANTIC_SETTINGS,
         dropped_additions,
@@ -232,6 +231,7 @@ def train_command(
         summary_lines,
         train,
     )
+    from triage.paths import default_model_path
 
     model = model or default_model_path()
     add = list(add or [])
@@ -329,13 +329,13 @@ def evaluate_command(
 
     Example: triage evaluate --split ood --format json; triage evaluate --realnews dev
     """
-    from triage.report import cross_validation_report, render_report, split_report
+    from triage.evaluation.report import cross_validation_report, render_report, split_report
 
     if final and realnews != RealNewsPart.test:
         raise UsageError("--final goes with --realnews test (it logs a look at the test part)")
     if realnews is not None:
-        from triage.predict import load_model
-        from triage.realnews_scoring import realnews_report, render_realnews
+        from triage.evaluation.realnews_scoring import realnews_report, render_realnews
+        from triage.model.predict import load_model
 
         report = realnews_report(load_model(model), realnews.value, final=final, progress=say)
         print(json.dumps(report, indent=2) if output_format == ReportFormat.json else render_realnews(report))
@@ -514,9 +514,9 @@ def predict_command(
 
     Example: triage predict data/raw/004_26175a559591074b.txt --format table
     """
-    from triage.batch import BatchRequest, ScoreOptions, run_batch
-    from triage.io import ReadOptions
-    from triage.outputs import format_for_output
+    from triage.batch.engine import BatchRequest, ScoreOptions, run_batch
+    from triage.batch.writers import format_for_output
+    from triage.readers.inputs import ReadOptions
 
     kept = _kept_columns(keep_columns)
     read_options = ReadOptions(
@@ -530,7 +530,7 @@ def predict_command(
     )
     score_options = ScoreOptions(unit.value, not no_context, threshold, explain)
     if engine == Engine.dask:
-        from triage.distributed import run_dask
+        from triage.batch.distributed import run_dask
 
         _refuse_what_dask_does_not_use(ctx, output_format)
         if output is None:
@@ -612,7 +612,7 @@ def _kept_columns(value: str | None) -> tuple[str, ...]:
 def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
-    from triage.batch import journal_directory
+    from triage.batch.engine import journal_directory
     from triage.locking import lock_path
 
     return (output, journal_directory(output), lock_path(output))
@@ -666,7 +666,7 @@ def serve_command(
     from triage.errors import UsageError
 
     try:
-        from triage.serve import RequestLimits, serve
+        from triage.web.serve import RequestLimits, serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
     limits = RequestLimits(max_bytes, max_articles, max_paragraphs, timeout)
@@ -699,8 +699,8 @@ def ingest_command(
 
     Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
     """
-    from triage.batch import ingest_record
-    from triage.io import ReadOptions, read_article
+    from triage.batch.engine import ingest_record
+    from triage.readers.inputs import ReadOptions, read_article
 
     record = read_article(path, ReadOptions(encoding=encoding, max_bytes=max_bytes), warn=_warner(False))
     article = ingest_record(record)
@@ -724,7 +724,7 @@ def validate_command(data: DataOption = None) -> None:
 
     Example: triage validate --data data/labeled
     """
-    from triage.corpus import load_labeled
+    from triage.corpus.labeled import load_labeled
     from triage.paths import resolve_data
 
     data = resolve_data(data)
@@ -816,7 +816,7 @@ def label_command(
 
     Example: triage label articles/ --data mine.csv --annotator ana
     """
-    from triage import label
+    from triage.annotation import queue as label
 
     who = _annotator(annotator)
     if import_from is not None and (paths or export is not None):
@@ -832,7 +832,7 @@ def label_command(
         raise BadInput("no input: give articles to label, or --import a filled-in queue")
     options = {"text_column": text_column, "id_column": id_column, "encoding": encoding}
     if export is not None:
-        from triage.io import check_output_target, write_output
+        from triage.readers.inputs import check_output_target, write_output
 
         check_output_target(export, force)
         chosen, _, queue = label.labelling_queue(
@@ -898,7 +898,7 @@ def review_command(
 
     Example: triage review --data data/labeled --top 20
     """
-    from triage import review
+    from triage.annotation import review
 
     if apply is not None:
         applied = review.apply_decisions(apply, data, reviewer=_annotator(annotator))

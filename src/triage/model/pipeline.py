@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_non_neg
 
 from triage.atomic import atomic_write_bytes, atomic_write_text
 from triage.errors import ModelRefused
-from triage.tags import NOT_A_TAG, choose_review_threshold, choose_tag_thresholds
+from triage.model.tags import NOT_A_TAG, choose_review_threshold, choose_tag_thresholds
 
 CARD_FORMAT = "triage-model-card/1"
 # Bumped whenever the card or the estimator changes shape: a card of another schema is
@@ -114,7 +114,7 @@ def classifier(settings: Settings, C: float) -> LogisticRegression:
 
 
 def _tfidf(settings: Settings, analyzer: str, ngram_range, vectorizer=None):
-    from triage.features import FastTfidfVectorizer
+    from triage.model.features import FastTfidfVectorizer
 
     return (vectorizer or FastTfidfVectorizer)(
         analyzer=analyzer,
@@ -140,9 +140,9 @@ def align_probabilities(classes, probabilities: np.ndarray, labels) -> np.ndarra
 
 def fit_pipeline(settings: Settings, texts, labels):
     """The fitted paragraph model for `settings`: the TF-IDF pipeline, or with a
-    `sentence_weight` the semantic model around it (triage.semantic)."""
+    `sentence_weight` the semantic model around it (triage.model.semantic)."""
     if settings.sentence_weight is not None:
-        from triage.semantic import fit_semantic_model
+        from triage.model.semantic import fit_semantic_model
 
         return fit_semantic_model(settings, list(texts), list(labels))
     return build_pipeline(settings).fit(list(texts), list(labels))
@@ -410,8 +410,8 @@ ALLOWED_TYPES = frozenset(
         "sklearn.linear_model._logistic.LogisticRegression",
         "sklearn.pipeline.FeatureUnion",
         "sklearn.pipeline.Pipeline",
-        "triage.features.FastTfidfVectorizer",
-        "triage.model.ArticleContextModel",
+        "triage.model.features.FastTfidfVectorizer",
+        "triage.model.pipeline.ArticleContextModel",
     }
 )
 
@@ -543,7 +543,7 @@ def load_model_file(card_path: Path | str) -> tuple[Any, dict]:
         )
     _check_versions(card, card_path)
     if "encoder" in card:  # the semantic model: the encoder comes from the installed package
-        from triage.semantic import check_encoder, restore
+        from triage.model.semantic import check_encoder, restore
 
         check_encoder(card["encoder"], card_path)
         return restore(_load_skops(data, path), card, card_path), card
@@ -563,7 +563,7 @@ def stale_reason(card_path: Path | str) -> str | None:
         card = read_card(card_path)
         _check_versions(card, Path(card_path))
         if "encoder" in card:
-            from triage.semantic import check_encoder
+            from triage.model.semantic import check_encoder
 
             check_encoder(card["encoder"], card_path)
     except ModelRefused as exc:
@@ -609,10 +609,49 @@ def skops_types(data: bytes) -> set[str]:
     return found
 
 
+# Model files written before the folders (triage 0.1: triage.model, triage.features) name the
+# classes by their old modules; loading reads those names as today's, so such a file needs no
+# retraining. Only these two names are read differently: every other type is refused as before.
+OLD_TYPE_NAMES = {
+    "triage.model.ArticleContextModel": "triage.model.pipeline.ArticleContextModel",
+    "triage.features.FastTfidfVectorizer": "triage.model.features.FastTfidfVectorizer",
+}
+
+
+def with_current_type_names(data: bytes) -> bytes:
+    """`data` (a skops file) with OLD_TYPE_NAMES read as today's names: the schema's modules
+    rewritten, every other member of the archive copied as it is."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        renamed, nodes = 0, [schema]
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, dict):
+                old = f"{node.get('__module__')}.{node.get('__class__')}"
+                if old in OLD_TYPE_NAMES:
+                    node["__module__"] = OLD_TYPE_NAMES[old].rsplit(".", 1)[0]
+                    renamed += 1
+                nodes.extend(node.values())
+            elif isinstance(node, list):
+                nodes.extend(node)
+        if not renamed:
+            return data
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as copy:
+            for member in archive.infolist():
+                content = json.dumps(schema) if member.filename == "schema.json" else archive.read(member)
+                copy.writestr(member, content)
+    return buffer.getvalue()
+
+
 def _load_skops(data: bytes, path: Path):
     import skops.io as sio
 
     try:
+        data = with_current_type_names(data)
         types = skops_types(data)
         untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as exc:  # not a zip, no schema, corrupt: all mean "not a skops file"

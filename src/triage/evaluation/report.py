@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.corpus import LABELS, empty_manifest, load_labeled, load_manifest, standalone_mask
+from triage.corpus.labeled import LABELS, empty_manifest, load_labeled, load_manifest, standalone_mask
 from triage.errors import BadInput
+from triage.model.predict import load_model
 from triage.paths import resolve_data, resolve_manifest
-from triage.predict import load_model
 from triage.wording import counted
 
 
@@ -23,8 +23,8 @@ def split_report(
 ) -> dict:
     """Scores of a saved model on the `test`, `ood` (realistic) or `ood-clean` rows of `data`
     (default: the bundled data), with baselines on the same rows."""
-    from triage.evaluation import evaluation_report
-    from triage.training import report_splits
+    from triage.evaluation.scores import evaluation_report
+    from triage.evaluation.training import report_splits
 
     model = load_model(model_path)
     manifest_path = resolve_manifest(manifest_path, data)
@@ -59,10 +59,10 @@ def cross_validation_report(
     """Leave-one-article-out (or `n_folds` groups of articles) on the seed and realistic
     training articles and the rows of the `add` files (each article and each standalone
     paragraph a fold), with the model's own settings; post-hoc state refitted on the folds."""
-    from triage.baselines import keyword_baseline, majority_baseline
-    from triage.evaluation import macro_f1
-    from triage.model import Settings
-    from triage.training import out_of_fold_choices, training_rows
+    from triage.evaluation.baselines import keyword_baseline, majority_baseline
+    from triage.evaluation.scores import macro_f1
+    from triage.evaluation.training import out_of_fold_choices, training_rows
+    from triage.model.pipeline import Settings
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])

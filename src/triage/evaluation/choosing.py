@@ -21,10 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from triage.corpus import LABELS
-from triage.ingestion import Article, ingest
-from triage.model import ArticleContextModel, align_probabilities
-from triage.realnews_scoring import (
+from triage.corpus.labeled import LABELS
+from triage.evaluation.realnews_scoring import (
     ArticleCounts,
     article_counts,
     confusion,
@@ -35,7 +33,9 @@ from triage.realnews_scoring import (
     resample_indices,
     tag_counts,
 )
-from triage.tags import article_tags, needs_review
+from triage.ingestion.article import Article, ingest
+from triage.model.pipeline import ArticleContextModel, align_probabilities
+from triage.model.tags import article_tags, needs_review
 
 DECISION_LEVEL = 90
 N_RESAMPLES = 1000
@@ -230,7 +230,7 @@ def _aligned(pipeline, texts: list[str]) -> np.ndarray:
 
 def dev_pages(directory=None, cache=None) -> tuple[pd.DataFrame, list[tuple[pd.Series, str, pd.DataFrame]]]:
     """The dev part's manifest rows and pages: the only real news any choice reads."""
-    from triage.realnews import DEFAULT_SET_DIR, load_manifest, load_pages, select
+    from triage.corpus.realnews import DEFAULT_SET_DIR, load_manifest, load_pages, select
 
     directory = directory or DEFAULT_SET_DIR
     pages = load_pages("dev", directory=directory, cache=cache)

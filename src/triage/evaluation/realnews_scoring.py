@@ -9,7 +9,7 @@ macro-F1 or tags; a paragraph over a furniture block counts in the ingestion fig
 
 Every figure is pooled over the part's blocks or articles, with a 95% interval from 1,000
 resamples of whole articles. Per-article counts (`ArticleCounts`) are kept so two settings
-can be compared on the same resamples (`triage.choosing`).
+can be compared on the same resamples (`triage.evaluation.choosing`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triage.corpus import LABELS
-from triage.tags import NOT_A_TAG
+from triage.corpus.labeled import LABELS
+from triage.model.tags import NOT_A_TAG
 
 MISSED = "(missed)"
 # Columns of a per-article confusion matrix: the six labels, then a block no paragraph covered.
@@ -403,7 +403,7 @@ def realnews_report(
 ) -> dict:
     """Score a loaded model on a part of the real-news set; with `final` (the test part),
     append the figures to the log so every look at test is on record."""
-    from triage.realnews import DEFAULT_SET_DIR, load_pages
+    from triage.corpus.realnews import DEFAULT_SET_DIR, load_pages
 
     directory = Path(directory or DEFAULT_SET_DIR)
     pages = load_pages(part, final=final, directory=directory, cache=cache)

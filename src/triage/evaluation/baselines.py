@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from triage.corpus import TIE_BREAK_ORDER
+from triage.corpus.labeled import TIE_BREAK_ORDER
 
 CUE_LEXICON_PATH = Path(__file__).with_name("cue_lexicon.json")
 

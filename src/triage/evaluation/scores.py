@@ -9,8 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from triage.baselines import keyword_baseline, majority_baseline
-from triage.corpus import (
+from triage.corpus.labeled import (
     ANALYST_SOURCE,
     DECISION_SOURCES,
     LABELS,
@@ -18,7 +17,8 @@ from triage.corpus import (
     near_duplicate_pairs,
     standalone_mask,
 )
-from triage.tags import article_tags, true_tags
+from triage.evaluation.baselines import keyword_baseline, majority_baseline
+from triage.model.tags import article_tags, true_tags
 
 
 # --- paragraph scores -----------------------------------------------------------------
@@ -246,7 +246,7 @@ def out_of_fold_probabilities(
 
 
 def _fit_and_score_fold(rows, fold, settings, titles, labels):
-    from triage.model import align_probabilities, fit_pipeline
+    from triage.model.pipeline import align_probabilities, fit_pipeline
 
     train = rows.iloc[fold.train_index]
     pipeline = fit_pipeline(settings, train["text"], train["label"])
@@ -277,7 +277,7 @@ def predicted_labels(
     probabilities: np.ndarray, labels: Sequence[str] = LABELS, topic_floor: float = 0.0
 ) -> list[str]:
     """The label rule `triage predict` applies (`tags.paragraph_labels`)."""
-    from triage.tags import paragraph_labels
+    from triage.model.tags import paragraph_labels
 
     return paragraph_labels(probabilities, labels, topic_floor)
 

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from triage import __version__
-from triage.io import DUPLICATE_ID_LIMIT, REPORT_GENERATOR
+from triage.readers.inputs import DUPLICATE_ID_LIMIT, REPORT_GENERATOR
 
 # Shading (light) and chip (dark, for white text) colours, given to labels in card order.
 LABEL_COLOURS = (
@@ -51,7 +51,7 @@ def template_environment() -> jinja2.Environment:
     """Our templates, with autoescaping on for every one of them: text from an article is
     data, never markup."""
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("triage", "templates"),
+        loader=jinja2.PackageLoader("triage.web", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,

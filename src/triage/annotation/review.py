@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triage.corpus import (
+from triage.corpus.labeled import (
     LABELED_FILES,
     LABELS,
     REVIEW_COLUMNS,
@@ -81,7 +81,7 @@ def review_out_of_fold(
     with `n_folds=None`) of their own, training on everything else. Near-duplicates of a
     held-out row leave its fold either way.
     """
-    from triage.evaluation import out_of_fold_probabilities
+    from triage.evaluation.scores import out_of_fold_probabilities
 
     train = rows[rows["split"] == "train"].reset_index(drop=True)
     if train.empty:
@@ -105,7 +105,7 @@ def review_out_of_fold(
 def cached_review_out_of_fold(rows, settings, *, n_folds, titles, n_jobs):
     """`review_out_of_fold`, kept on disk in $TRIAGE_OOF_CACHE when that names a folder (the
     same folder training uses), keyed by the rows, the settings and the folds."""
-    from triage.training import OOF_CACHE_ENVIRONMENT_VARIABLE
+    from triage.evaluation.training import OOF_CACHE_ENVIRONMENT_VARIABLE
 
     folder = os.environ.get(OOF_CACHE_ENVIRONMENT_VARIABLE)
     if not folder:
@@ -251,10 +251,10 @@ def review_rows(
     bundled data), scored by out-of-fold models with the settings of `model_path`'s card and
     its article context; below CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL rows of a label, the
     out-of-fold probabilities instead."""
-    from triage.evaluation import contextualise_by_article
-    from triage.model import Settings
+    from triage.evaluation.scores import contextualise_by_article
+    from triage.model.pipeline import Settings
+    from triage.model.predict import load_model
     from triage.paths import resolve_manifest
-    from triage.predict import load_model
 
     model = load_model(model_path)
     settings = Settings.from_dict(model.card["settings"])

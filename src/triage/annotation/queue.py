@@ -21,7 +21,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from triage.corpus import (
+from triage.corpus.labeled import (
     COLUMNS,
     LABELS,
     PROVENANCE_COLUMNS,
@@ -108,7 +108,7 @@ def build_queue(
 ) -> list[QueueItem]:
     """The paragraphs of `records` (io.InputRecord) not yet in `labelled`, most uncertain
     first, each with the model's in-context probabilities and the terms behind its top label."""
-    from triage.ingestion import ingest
+    from triage.ingestion.article import ingest
 
     items: list[QueueItem] = []
     texts: list[str] = []
@@ -418,8 +418,8 @@ def labelling_queue(
 
     `input_options` are io.iter_inputs' (text_column, id_column, encoding, max_bytes).
     """
-    from triage.io import iter_inputs, named_inputs
-    from triage.predict import load_model
+    from triage.model.predict import load_model
+    from triage.readers.inputs import iter_inputs, named_inputs
 
     if strategy not in STRATEGIES:
         raise UsageError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from triage import __version__
 from triage.errors import BadInput, UsageError
-from triage.io import (
+from triage.readers.inputs import (
     DEFAULT_ID_COLUMN,
     OUTPUT_SCHEMA,
     OUTPUT_SCHEMA_KEY,
@@ -91,7 +91,7 @@ def score_partition(
     refuses a model other than the run's (`model_sha`)."""
     import pandas as pd
 
-    from triage.batch import score_records, worker_model
+    from triage.batch.engine import score_records, worker_model
 
     id_column = read_options.id_column or DEFAULT_ID_COLUMN
     title_column = read_options.title_column or "title"
@@ -207,7 +207,7 @@ def run_dask(
             + extra_install_command("batch")
         ) from None
 
-    from triage.predict import default_model_path, load_model
+    from triage.model.predict import default_model_path, load_model
 
     model_path = Path(model_path) if model_path is not None else default_model_path()
     model = load_model(model_path)  # refuse a bad model here, before any cluster starts
