@@ -129,7 +129,8 @@ def model_floor(model, paragraphs: list[str], articles: list[str]) -> None:
     from triage.corpus.labeled import load_labeled
     from triage.evaluation.training import training_rows
     from triage.ingestion.article import ingest
-    from triage.model.pipeline import Settings, fit_pipeline
+    from triage.model.fit import fit_pipeline
+    from triage.model.pipeline import Settings
     from triage.model.predict import TriageModel
 
     rows = training_rows(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from triage.corpus.labeled import load_labeled
 from triage.evaluation.training import CHOSEN_SETTINGS, TRAINING_FOLDS, train, training_rows
-from triage.model.pipeline import fit_pipeline
+from triage.model.fit import fit_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 

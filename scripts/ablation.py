@@ -38,7 +38,9 @@ from triage.evaluation.scores import (
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model.pipeline import ArticleContextModel, Settings, align_probabilities, fit_pipeline
+from triage.model.context import ArticleContextModel
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings, align_probabilities
 from triage.model.tags import choose_tag_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]

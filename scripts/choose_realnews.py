@@ -29,7 +29,8 @@ from triage.evaluation.choosing import (
     story_halves,
 )
 from triage.evaluation.training import TRAINING_FOLDS, context_model, out_of_fold_choices
-from triage.model.pipeline import Settings, fit_pipeline
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/realnews_choices.json"

@@ -19,7 +19,7 @@ from triage.corpus.labeled import load_labeled
 from triage.corpus.realnews import load_manifest, load_pages
 from triage.evaluation.choosing import DevPredictions, paired_difference, score
 from triage.evaluation.training import CHOSEN_SETTINGS, context_model
-from triage.model.pipeline import fit_pipeline
+from triage.model.fit import fit_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/realnews_data_curve.json"

@@ -46,7 +46,8 @@ from triage.evaluation.training import (
     context_model,
     fix_chosen_thresholds,
 )
-from triage.model.pipeline import align_probabilities, fit_pipeline
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import align_probabilities
 from triage.model.semantic import embed_training_texts, installed_encoder, sentence_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]

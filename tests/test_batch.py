@@ -788,7 +788,7 @@ def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
     import copy
 
     import triage.model.predict as predict_module
-    from triage.model.pipeline import save_model
+    from triage.model.card import save_model
 
     load_model = predict_module.load_model
 

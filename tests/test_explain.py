@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from triage.cli.app import main
-from triage.model.pipeline import ArticleContextModel, Settings, align_probabilities, build_pipeline
+from triage.model.context import ArticleContextModel
+from triage.model.pipeline import Settings, align_probabilities, build_pipeline
 from triage.model.predict import TriageModel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -49,7 +49,7 @@ def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monk
         return real_fit(settings.replace(char_ngrams=None), texts, labels)
 
     monkeypatch.setattr(train_module, "fit_pipeline", recording_fit)
-    monkeypatch.setattr("triage.model.pipeline.fit_pipeline", recording_fit)
+    monkeypatch.setattr("triage.model.fit.fit_pipeline", recording_fit)
     monkeypatch.setattr(
         train_module,
         "out_of_fold_probabilities",

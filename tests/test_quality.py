@@ -56,7 +56,8 @@ DETERMINISM_SCRIPT = """
 import hashlib, json, sys
 from pathlib import Path
 from triage.corpus.labeled import load_labeled
-from triage.model.pipeline import Settings, fit_pipeline
+from triage.model.pipeline import Settings
+from triage.model.fit import fit_pipeline
 
 rows = load_labeled(Path(sys.argv[1]) / "data/labeled")
 rows = rows[(rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1")]

@@ -558,7 +558,10 @@ def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
 # --- faults in real processes ---------------------------------------------------------------------
 KILL_SCRIPT = textwrap.dedent("""
     import sys, sklearn
-    from triage.model.pipeline import ArticleContextModel, Settings, align_probabilities, fit_pipeline, save_model
+    from triage.model.context import ArticleContextModel
+    from triage.model.pipeline import Settings, align_probabilities
+    from triage.model.fit import fit_pipeline
+    from triage.model.card import save_model
     texts = ["court injunction damages seller", "platform removed listings", "brand accused platform",
              "notorious markets list", "flagship store growth", "company founded in"] * 3
     labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3

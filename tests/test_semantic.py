@@ -21,7 +21,7 @@ import pytest
 
 from triage.cli.app import main
 from triage.errors import ModelRefused
-from triage.model.pipeline import ALLOWED_TYPES
+from triage.model.card import ALLOWED_TYPES
 from triage.model.semantic import (
     EMBEDDING_DIMENSIONS,
     ENCODER_PACKAGE,

@@ -180,7 +180,7 @@ def test_standalone_rows_leave_the_tag_thresholds_to_articles():
     import numpy as np
 
     from triage.corpus.labeled import LABELS
-    from triage.model.pipeline import ArticleContextModel
+    from triage.model.context import ArticleContextModel
     from triage.model.tags import DEFAULT_TAG_THRESHOLD
 
     generator = np.random.default_rng(0)

@@ -236,7 +236,7 @@ def start_workers(model_path: Path, jobs: int) -> None:
 
     from joblib import Parallel, delayed
 
-    from triage.model.pipeline import read_card
+    from triage.model.card import read_card
 
     def load() -> None:
         try:

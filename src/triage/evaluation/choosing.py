@@ -34,7 +34,8 @@ from triage.evaluation.realnews_scoring import (
     tag_counts,
 )
 from triage.ingestion.article import Article, ingest
-from triage.model.pipeline import ArticleContextModel, align_probabilities
+from triage.model.context import ArticleContextModel
+from triage.model.pipeline import align_probabilities
 from triage.model.tags import article_tags, needs_review
 
 DECISION_LEVEL = 90

@@ -9,6 +9,7 @@ import numpy as np
 
 from triage.corpus.labeled import LABELS, empty_manifest, load_labeled, load_manifest, standalone_mask
 from triage.errors import BadInput
+from triage.evaluation.training import NOT_MEASURED, realnews_test_line
 from triage.model.predict import load_model
 from triage.paths import resolve_data, resolve_manifest
 from triage.wording import counted
@@ -142,21 +143,6 @@ def render_report(report: dict) -> str:
     if "realnews_test" in report:
         lines += ["", realnews_test_line(report["realnews_test"])]
     return "\n".join(lines)
-
-
-NOT_MEASURED = {"note": "not measured for this model"}
-
-
-def realnews_test_line(logged: dict) -> str:
-    """The real-news test figures the card carries for this model, or why there are none."""
-    if "note" in logged:
-        return f"real news test: {logged['note']}"
-    return (
-        f"real news test: in-article macro-F1 {float(logged['in_article_macro_f1']):.3f} "
-        f"[{float(logged['in_article_macro_f1_low']):.3f}, {float(logged['in_article_macro_f1_high']):.3f}]  "
-        f"article-tag micro-F1 {float(logged['article_tag_micro_f1']):.3f}  "
-        f"({logged['articles']} articles; logged {logged['date'][:10]})"
-    )
 
 
 def _resampled(report: dict) -> str:

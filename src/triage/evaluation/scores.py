@@ -246,7 +246,8 @@ def out_of_fold_probabilities(
 
 
 def _fit_and_score_fold(rows, fold, settings, titles, labels):
-    from triage.model.pipeline import align_probabilities, fit_pipeline
+    from triage.model.fit import fit_pipeline
+    from triage.model.pipeline import align_probabilities
 
     train = rows.iloc[fold.train_index]
     pipeline = fit_pipeline(settings, train["text"], train["label"])

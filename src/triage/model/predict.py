@@ -12,8 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from triage.errors import UsageError
 from triage.ingestion.article import Article, ingest
+from triage.model.card import load_model_file
+from triage.model.context import ArticleContextModel
 from triage.model.explanations import TermAttribution
-from triage.model.pipeline import ArticleContextModel, align_probabilities, load_model_file
+from triage.model.pipeline import align_probabilities
 from triage.model.tags import (
     articles_tags,
     needs_review,
