@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from triage.cli.app import main
 from triage.corpus.labeled import LABELS
-from triage.readers.inputs import to_table
-from triage.web.table import table_legend
+from triage.web.table import table_legend, to_table
 
 # Written for the project.
 ARTICLE = """Shoe Brand Sues Over Fakes

@@ -19,7 +19,7 @@ import time
 import warnings as python_warnings
 import zlib
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -527,7 +527,13 @@ class Journal:
         atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=1) + "\n")
 
     def assemble(
-        self, output_format: str, labels: list[str], keep_columns, explain: bool, card: dict | None = None
+        self,
+        output_format: str,
+        labels: list[str],
+        keep_columns,
+        explain: bool,
+        card: dict | None = None,
+        writers: Mapping[str, Callable] | None = None,
     ) -> None:
         """Write the target from the parts: a temporary file, fsynced, renamed into place."""
         temporary = self.target.with_name(f".{self.target.name}.{os.getpid()}.tmp")
@@ -552,6 +558,7 @@ class Journal:
                         keep_columns=keep_columns,
                         explain=explain,
                         card=card,
+                        writers=writers,
                     )
                     self._pour(writer)
                     stream.flush()
@@ -715,6 +722,8 @@ class BatchRequest:
     resume: bool = False
     jobs: int = 1
     show_progress: bool = False
+    # writers of formats beyond the data ones, by name (the CLI passes web/'s html and table)
+    writers: Mapping[str, Callable] = field(default_factory=dict)
 
 
 def run_batch(
@@ -780,6 +789,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
             keep_columns=request.read_options.keep_columns,
             explain=options.explain,
             card=model.card,
+            writers=request.writers,
         )
     total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
     progress = Progress(request.show_progress, total)
@@ -820,6 +830,7 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
                 request.read_options.keep_columns,
                 options.explain,
                 card=model.card,
+                writers=request.writers,
             )
         else:
             writer.finish()

@@ -7,12 +7,12 @@ Every writer takes output records (io.article_record / io.paragraph_record) thro
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
 from triage.errors import BadInput, UsageError
 from triage.readers.inputs import flat_columns, flat_rows, to_jsonl
-from triage.web.table import table_legend, to_table
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".html": "html", ".htm": "html"}
 
@@ -66,23 +66,6 @@ class CsvWriter:
         self.stream.flush()
 
 
-class TableWriter:
-    """The table for people, chunk by chunk, with its legend once at the end."""
-
-    def __init__(self, stream: TextIO, explain: bool = False, **_):
-        self.stream, self.explain = stream, explain
-        self.seen_articles = self.seen_paragraphs = False
-
-    def write(self, records: list[dict]) -> None:
-        self.seen_articles |= any("paragraphs" in record for record in records)
-        self.seen_paragraphs |= any("paragraphs" not in record for record in records)
-        self.stream.write(to_table(records, self.explain, legend=False))
-
-    def finish(self) -> None:
-        self.stream.write(table_legend(articles=self.seen_articles, paragraphs=self.seen_paragraphs))
-        self.stream.flush()
-
-
 class ParquetWriter:
     """Parquet of the CSV's rows (one per paragraph), with a fixed schema, row group by row group."""
 
@@ -107,6 +90,10 @@ class ParquetWriter:
         self.writer.close()
 
 
+# The writers of data formats; those for people (html, table) are in web/ and passed in.
+DATA_WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter}
+
+
 def parquet_schema(labels: list[str], keep_columns: tuple[str, ...] = ()):
     import pyarrow as pa
 
@@ -122,9 +109,20 @@ def parquet_schema(labels: list[str], keep_columns: tuple[str, ...] = ()):
     return pa.schema([(name, types.get(name, pa.string())) for name in flat_columns(labels, keep_columns)])
 
 
-def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(), explain=False, card=None):
+def open_writer(
+    output_format: str,
+    target,
+    *,
+    labels: list[str],
+    keep_columns=(),
+    explain=False,
+    card=None,
+    writers: Mapping[str, Callable] | None = None,
+):
     """A writer of `output_format` onto `target` (a text stream; a path for Parquet). `card`,
-    the model's, tells the report page what the review flag means.
+    the model's, tells the report page what the review flag means. `writers` adds the writers
+    of other formats by name (the CLI passes the page's and the table's from `web/`), so this
+    engine never imports what people look at.
 
     Every writer has `write(records)` and `finish()`; a writer that can use a first pass over
     all the records (the report page's overview) also has `overview(records)`, which the
@@ -138,9 +136,11 @@ def open_writer(output_format: str, target, *, labels: list[str], keep_columns=(
             raise BadInput(
                 f"writing Parquet needs pyarrow: install the batch extra with {extra_install_command('batch')}"
             ) from None
-    writers = {"jsonl": JsonlWriter, "csv": CsvWriter, "table": TableWriter}
-    if output_format == "html":
-        from triage.web.html_report import HtmlReportWriter
-
-        return HtmlReportWriter(target, labels, keep_columns=keep_columns, explain=explain, card=card)
-    return writers[output_format](target, labels=labels, keep_columns=keep_columns, explain=explain)
+    available = {**DATA_WRITERS, **(writers or {})}
+    if output_format not in available:
+        raise UsageError(
+            f"no writer for --format {output_format} here (known: {', '.join(sorted(available))})"
+        )
+    return available[output_format](
+        target, labels=labels, keep_columns=keep_columns, explain=explain, card=card
+    )

@@ -554,6 +554,8 @@ def predict_command(
     chosen = format_for_output(
         output_path, output_format.value if output_format else None, sys.stdout.isatty()
     )
+    from triage.web.writers import PRESENTATION_WRITERS
+
     request = BatchRequest(
         paths,
         read_options,
@@ -565,6 +567,7 @@ def predict_command(
         resume,
         jobs,
         show_progress=not quiet and sys.stderr.isatty(),
+        writers=PRESENTATION_WRITERS,
     )
     summary = run_batch(request, warn=_warner(strict), file_failed=_warner(strict, failure=True))
     if not quiet:

@@ -28,7 +28,6 @@ from pathlib import Path
 from triage.atomic import atomic_write_bytes
 from triage.errors import BadInput, UsageError
 from triage.records import ARTICLE_KEYS, PARAGRAPH_KEYS, ArticleRecord, ParagraphRecord
-from triage.web.table import to_table  # noqa: F401  (the table moved to its own module; io keeps the name)
 from triage.wording import counted
 
 DEFAULT_MAX_BYTES = 20_000_000

@@ -9,6 +9,7 @@ explains the review marks.
 from __future__ import annotations
 
 import shutil
+from typing import TextIO
 
 from triage.untrusted import for_terminal
 from triage.wording import counted
@@ -131,3 +132,20 @@ def _indexes(indexes: list[int]) -> str:
         else:
             runs.append([index])
     return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
+class TableWriter:
+    """The table for people, chunk by chunk, with its legend once at the end."""
+
+    def __init__(self, stream: TextIO, explain: bool = False, **_):
+        self.stream, self.explain = stream, explain
+        self.seen_articles = self.seen_paragraphs = False
+
+    def write(self, records: list[dict]) -> None:
+        self.seen_articles |= any("paragraphs" in record for record in records)
+        self.seen_paragraphs |= any("paragraphs" not in record for record in records)
+        self.stream.write(to_table(records, self.explain, legend=False))
+
+    def finish(self) -> None:
+        self.stream.write(table_legend(articles=self.seen_articles, paragraphs=self.seen_paragraphs))
+        self.stream.flush()
