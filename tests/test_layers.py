@@ -151,3 +151,23 @@ def test_the_check_refuses_each_kind_of_violation(tmp_path, name, text, complain
     files = {**TIDY, name: text, "model/loop.py": "from triage.model.tags import BadInput\n"}
     problems = layer_violations(write_package(tmp_path, files))
     assert any(complaint in problem for problem in problems), problems
+
+
+def test_a_record_through_predict_enters_each_folder_at_most_once_on_the_way_down(trained, tmp_path):
+    """docs/architecture.md's trace, on an article written here: every chain of folders the
+    call stack reaches (cli > batch > model > ingestion) names each folder once."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "scripts/trace_predict.py"
+    spec = importlib.util.spec_from_file_location("trace_predict", script)
+    trace_predict = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trace_predict)
+    article = tmp_path / "article.txt"
+    article.write_text(
+        "Marketplace removes fake trainers\n\n"
+        "The marketplace said it took down two million listings of copied trainers this spring.\n\n"
+        "A court in the capital ordered one seller to pay the sportswear maker's costs.\n"
+    )
+    chains, reentering = trace_predict.trace([str(article), "--model", str(trained.model_path)])
+    assert ("cli", "batch", "model", "ingestion") in chains
+    assert reentering == []
