@@ -417,7 +417,7 @@ def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_
 
 def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, tmp_path):
     from triage.batch.engine import Progress
-    from triage.readers.inputs import InputRecord
+    from triage.records import InputRecord
 
     (tmp_path / "a.txt").write_text(LAWSUIT)
     code, _, err = predict(tmp_path / "a.txt", "--format", "jsonl")
@@ -493,7 +493,7 @@ def test_articles_scored_a_chunk_at_a_time_are_byte_for_byte_those_scored_one_by
     from triage import __version__
     from triage.batch.engine import NearDuplicates, article_text
     from triage.model.predict import load_model
-    from triage.readers.inputs import InputRecord, article_record, to_jsonl
+    from triage.records import InputRecord, article_record, to_jsonl
 
     rows = _repository_articles()
     feed = write_rows_jsonl(tmp_path / "articles.jsonl", rows)

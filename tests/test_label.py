@@ -25,7 +25,7 @@ from triage.annotation.queue import (
 )
 from triage.cli.app import main
 from triage.corpus.labeled import COLUMNS, LABELS, load_labeled
-from triage.readers.inputs import InputRecord
+from triage.records import InputRecord
 
 # An article written for these tests: a headline, then five paragraphs on different topics.
 ARTICLE = """Shoe Brand Takes Marketplace Sellers To Court Over Copied Trainers

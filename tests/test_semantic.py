@@ -314,7 +314,7 @@ def test_train_embeds_the_rows_with_as_many_encoder_threads_as_jobs(tmp_path, mo
 
 def test_a_semantic_model_scores_in_small_chunks():
     from triage.batch.engine import SEMANTIC_CHUNK_RECORDS, chunked
-    from triage.readers.inputs import InputRecord
+    from triage.records import InputRecord
 
     records = [InputRecord(id=str(i), text="Halvory opened a shop.") for i in range(150)]
     assert [len(chunk) for chunk in chunked(records, semantic=True)] == [SEMANTIC_CHUNK_RECORDS] * 2 + [22]

@@ -106,7 +106,7 @@ def build_queue(
     seed: int = 0,
     warn: Callable[[str], None] = lambda message: None,
 ) -> list[QueueItem]:
-    """The paragraphs of `records` (io.InputRecord) not yet in `labelled`, most uncertain
+    """The paragraphs of `records` (records.InputRecord) not yet in `labelled`, most uncertain
     first, each with the model's in-context probabilities and the terms behind its top label."""
     from triage.ingestion.article import ingest
 

@@ -22,16 +22,14 @@ from pathlib import Path
 
 from triage import __version__
 from triage.errors import BadInput, UsageError
-from triage.readers.inputs import (
-    DEFAULT_ID_COLUMN,
+from triage.readers.inputs import DEFAULT_ID_COLUMN, ReadOptions, id_text
+from triage.records import (
     OUTPUT_SCHEMA,
     OUTPUT_SCHEMA_KEY,
     InputRecord,
-    ReadOptions,
     check_keep_columns,
     flat_columns,
     flat_rows,
-    id_text,
 )
 
 # In the output directory: what wrote it. Its leading underscore keeps Parquet readers

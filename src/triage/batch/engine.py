@@ -34,15 +34,12 @@ from triage.atomic import (
 from triage.batch.writers import open_writer
 from triage.errors import BadInput, Interrupted, ModelRefused
 from triage.locking import exclusive
-from triage.readers.inputs import (
+from triage.readers.inputs import ReadOptions, check_output_target, iter_inputs, named_inputs
+from triage.records import (
     OUTPUT_SCHEMA,
     InputRecord,
-    ReadOptions,
     article_record,
     check_keep_columns,
-    check_output_target,
-    iter_inputs,
-    named_inputs,
     paragraph_record,
     to_jsonl,
 )

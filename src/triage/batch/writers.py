@@ -1,6 +1,6 @@
 """Streaming writers for `triage predict`: records go out chunk by chunk in any format.
 
-Every writer takes output records (io.article_record / io.paragraph_record) through
+Every writer takes output records (records.article_record / records.paragraph_record) through
 `write(records)` and ends with `finish()`; none keeps the records it has written.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from triage.errors import BadInput, UsageError
-from triage.readers.inputs import flat_columns, flat_rows, to_jsonl
+from triage.records import flat_columns, flat_rows, to_jsonl
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet", ".html": "html", ".htm": "html"}
 

@@ -22,7 +22,8 @@ import jinja2
 from markupsafe import Markup
 
 from triage import __version__
-from triage.readers.inputs import DUPLICATE_ID_LIMIT, REPORT_GENERATOR
+from triage.readers.inputs import DUPLICATE_ID_LIMIT
+from triage.records import REPORT_GENERATOR
 
 # Shading (light) and chip (dark, for white text) colours, given to labels in card order.
 LABEL_COLOURS = (

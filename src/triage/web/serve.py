@@ -38,15 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from triage.batch.engine import NearDuplicates, ScoreOptions, article_text, score_records
 from triage.errors import BadInput, TriageError, UsageError
 from triage.model.predict import TriageModel, load_model
-from triage.readers.inputs import (
-    InputRecord,
-    ReadOptions,
-    RunIds,
-    iter_inputs,
-    reserved_output_names,
-    text_record,
-)
-from triage.records import ArticleRecord, ParagraphRecord
+from triage.readers.inputs import ReadOptions, RunIds, iter_inputs, text_record
+from triage.records import ArticleRecord, InputRecord, ParagraphRecord, reserved_output_names
 from triage.web.html_report import report_page, template_environment
 
 DEFAULT_HOST = "127.0.0.1"
