@@ -357,6 +357,22 @@ def apply_decisions(
         return _record_decisions(decisions_path, data, files, reviewer, log_path)
 
 
+def _decided_label(decision: dict, current: str, text_sha1: str, where: str) -> str:
+    """The label a decision leaves: its new_label (one of LABELS) or the current one; refused
+    when the paragraph's text changed since the review."""
+    if decision.get("text_sha1") and decision["text_sha1"] != text_sha1:
+        raise BadInput(
+            f"{where}: the text of {decision['article_id']} paragraph {decision['paragraph']} changed since the review"
+        )
+    if decision["decision"] != "relabel":
+        return current
+    new_label = decision["new_label"]
+    if new_label not in LABELS:
+        shown = repr(new_label) if new_label else "empty"
+        raise BadInput(f"{where}: new_label {shown} is not one of {', '.join(LABELS)}")
+    return new_label
+
+
 def _record_decisions(
     decisions_path: Path, data: Path, files: list[Path], reviewer: str, log_path
 ) -> AppliedDecisions:
@@ -380,17 +396,9 @@ def _record_decisions(
             0
         ]
         current = table.at[position, "label"]
-        if decision.get("text_sha1") and decision["text_sha1"] != table.at[position, "text_sha1"]:
-            raise BadInput(f"{where}: the text of {key[0]} paragraph {key[1]} changed since the review")
-        new_label = current
-        if decision["decision"] == "relabel":
-            new_label = decision["new_label"]
-            if new_label not in LABELS:
-                shown = repr(new_label) if new_label else "empty"
-                raise BadInput(f"{where}: new_label {shown} is not one of {', '.join(LABELS)}")
-            relabelled += 1
-        else:
-            kept += 1
+        new_label = _decided_label(decision, current, table.at[position, "text_sha1"], where)
+        relabelled += decision["decision"] == "relabel"
+        kept += decision["decision"] != "relabel"
         for column in REVIEW_COLUMNS:
             if column not in table.columns:
                 table[column] = ""

@@ -179,6 +179,20 @@ def _write_marker(fs, root: str, **state) -> None:
         stream.write(json.dumps(marker, indent=1) + "\n")
 
 
+def _checked_frames(paths: list[str], read_options: ReadOptions) -> list:
+    """One dask frame per input file, each refused unless it has the text, id and kept columns."""
+    frames = [_frame(path, read_options) for path in paths]
+    id_column = read_options.id_column or DEFAULT_ID_COLUMN
+    for path, frame in zip(paths, frames, strict=True):
+        wanted = (read_options.text_column, id_column, *read_options.keep_columns)
+        missing = [column for column in wanted if column not in frame.columns]
+        if missing:
+            raise BadInput(
+                f"{path}: no {', '.join(map(repr, missing))} column (--engine dask needs an id column)"
+            )
+    return frames
+
+
 def run_dask(
     paths: list[str],
     output: str,
@@ -212,18 +226,7 @@ def run_dask(
     labels, model_sha = model.labels, model.card["model_file"]["sha256"]
     check_keep_columns(read_options.keep_columns, labels)
     fs, root = _check_output(output, force)
-    frames = [_frame(path, read_options) for path in paths]
-    for path, frame in zip(paths, frames, strict=True):
-        id_column = read_options.id_column or DEFAULT_ID_COLUMN
-        missing = [
-            c
-            for c in (read_options.text_column, id_column, *read_options.keep_columns)
-            if c not in frame.columns
-        ]
-        if missing:
-            raise BadInput(
-                f"{path}: no {', '.join(map(repr, missing))} column (--engine dask needs an id column)"
-            )
+    frames = _checked_frames(paths, read_options)
     rows = dd.concat(frames) if len(frames) > 1 else frames[0]
     card = str(model_path.resolve())
     meta = score_partition(rows._meta, card, model_sha, read_options, score_options, labels)

@@ -678,6 +678,17 @@ class ReadTally:
         self.replaying = replaying
         self._per_chunk: deque[tuple[int, int, list[str]]] = deque()
 
+    def passing_on(self, tell: Callable[[str], None], count: Callable[[str], None]) -> Callable[[str], None]:
+        """`tell` for the reader's messages, each counted by `count` first; silent while
+        replaying (what a resumed run's finished part warned about was said in its own run)."""
+
+        def passed_on(message: str) -> None:
+            if not self.replaying:
+                count(message)
+                tell(message)
+
+        return passed_on
+
     def note(self, message: str) -> None:
         """Count what a warning says it skipped (io.Skipped: rows or files)."""
         self.skipped += getattr(message, "rows", 0)
@@ -746,6 +757,42 @@ def run_batch(
 
 
 def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary:
+    """The run's steps: load the model, open the journal (or the writer), read, score and
+    write chunk by chunk, then assemble the output."""
+    model_path, model = _checked_model(request)
+    journal, summary, skip = _open_journal(request, model)
+    run = BatchRun(request, model, model_path, journal, summary, skip, warn)
+    tally = run.tally
+    records = iter_inputs(
+        request.paths,
+        warn=tally.passing_on(warn, tally.note),
+        options=request.read_options,
+        # a lambda: the tally starts a new list of failed files at each chunk
+        file_failed=tally.passing_on(file_failed, lambda message: tally.failed_files.append(message)),
+    )
+    writer = None if journal is not None else run.open_writer(stdout or sys.stdout)
+    try:
+        run.score_and_write(_skipping(records, skip, tally), writer)
+        run.finish(writer)
+    except KeyboardInterrupt:
+        run.progress.close()
+        where = (
+            f"; run the same command with --resume to continue from {journal.directory}" if journal else ""
+        )
+        raise Interrupted(f"interrupted after {run.inputs_done:,} input records{where}") from None
+    except BadInput:
+        if journal is not None and not request.resume and not journal.manifest["parts"]:
+            # refused before any chunk was finished: a journal of nothing to resume would
+            # only make the next run ask for --resume or --force
+            shutil.rmtree(journal.directory, ignore_errors=True)
+        raise
+    summary.seconds = time.monotonic() - run.started
+    return summary
+
+
+def _checked_model(request: BatchRequest):
+    """The model path and the loaded model, once the output and kept columns are known to be
+    usable; with --jobs the workers start loading it alongside."""
     from triage.model.predict import default_model_path, load_model
 
     check_output(request)
@@ -754,97 +801,82 @@ def _run_batch(request: BatchRequest, warn, file_failed, stdout) -> BatchSummary
         start_workers(model_path, request.jobs)
     model = load_model(model_path)
     check_keep_columns(request.read_options.keep_columns, model.labels)
-    options = request.score_options
-    journal, summary, skip = _open_journal(request, model)
-    tally = ReadTally(replaying=skip > 0)
+    return model_path, model
 
-    def counted_warn(message: str) -> None:
-        if tally.replaying:
-            return
-        tally.note(message)
-        warn(message)
 
-    def failed(message: str) -> None:
-        if tally.replaying:
-            return
-        tally.failed_files.append(message)
-        file_failed(message)
+class BatchRun:
+    """One run's state between its steps: what has been read, scored and written so far."""
 
-    records = iter_inputs(request.paths, warn=counted_warn, options=request.read_options, file_failed=failed)
-    records = _skipping(records, skip, tally)
-    duplicates = NearDuplicates() if options.unit == "article" else None
-    if duplicates is not None and journal is not None and skip:
-        for record in journal.records():
-            duplicates.original_of(record["id"], NearDuplicates.sampled_grams(article_text(record)))
+    def __init__(self, request: BatchRequest, model, model_path: Path, journal, summary, skip: int, warn):
+        self.request, self.model, self.model_path = request, model, model_path
+        self.journal, self.summary, self.warn = journal, summary, warn
+        self.tally = ReadTally(replaying=skip > 0)
+        self.duplicates = NearDuplicates() if request.score_options.unit == "article" else None
+        if self.duplicates is not None and journal is not None and skip:
+            for record in journal.records():
+                self.duplicates.original_of(record["id"], NearDuplicates.sampled_grams(article_text(record)))
+        total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
+        self.progress = Progress(request.show_progress, total)
+        self.inputs_done = skip
+        self.started = time.monotonic()
 
-    writer = None
-    if journal is None:
-        writer = open_writer(
-            request.output_format,
-            stdout or sys.stdout,
-            labels=model.labels,
-            keep_columns=request.read_options.keep_columns,
-            explain=options.explain,
-            card=model.card,
-            writers=request.writers,
+    def open_writer(self, stream):
+        return open_writer(
+            self.request.output_format,
+            stream,
+            labels=self.model.labels,
+            keep_columns=self.request.read_options.keep_columns,
+            explain=self.request.score_options.explain,
+            card=self.model.card,
+            writers=self.request.writers,
         )
-    total = total_input_bytes(request.paths, request.read_options) if request.show_progress else None
-    progress = Progress(request.show_progress, total)
-    inputs_done = skip
-    started = time.monotonic()
-    try:
-        for chunk, scored in scored_chunks(
-            model,
-            model_path,
-            tally.cut(chunked(records, model.semantic)),
-            options,
-            request.jobs,
-            as_lines=journal is not None,
-        ):
+
+    def score_and_write(self, records: Iterator[InputRecord], writer) -> None:
+        """Score `records` chunk by chunk; each chunk goes to the journal (-o) or the writer."""
+        chunks = scored_chunks(
+            self.model,
+            self.model_path,
+            self.tally.cut(chunked(records, self.model.semantic)),
+            self.request.score_options,
+            self.request.jobs,
+            as_lines=self.journal is not None,
+        )
+        for chunk, scored in chunks:
             for message in scored.warnings:
-                warn(message)
-            tally.count_next_chunk(summary)
-            _account(scored, duplicates, summary)
-            inputs_done += len(chunk)
-            if journal is not None:
-                journal.add(scored.lines, inputs_done, summary)
+                self.warn(message)
+            self.tally.count_next_chunk(self.summary)
+            _account(scored, self.duplicates, self.summary)
+            self.inputs_done += len(chunk)
+            if self.journal is not None:
+                self.journal.add(scored.lines, self.inputs_done, self.summary)
             else:
                 writer.write(scored.outputs)
-            progress.update(summary.records, chunk[-1])
-        progress.close()
-        tally.count_the_rest(summary)
-        if inputs_done == 0:
-            if journal is not None:
-                shutil.rmtree(journal.directory, ignore_errors=True)
+            self.progress.update(self.summary.records, chunk[-1])
+        self.progress.close()
+        self.tally.count_the_rest(self.summary)
+
+    def finish(self, writer) -> None:
+        """Refuse a run that read nothing; else assemble the output from the journal, or end
+        the writer."""
+        if self.inputs_done == 0:
+            if self.journal is not None:
+                shutil.rmtree(self.journal.directory, ignore_errors=True)
+            failed = self.summary.failed_files
             raise BadInput(
-                f"no readable input in {named_inputs(request.paths)}"
-                + (f" ({summary.failed_files[0]})" if summary.failed_files else "")
+                f"no readable input in {named_inputs(self.request.paths)}"
+                + (f" ({failed[0]})" if failed else "")
             )
-        if journal is not None:
-            journal.assemble(
-                request.output_format,
-                model.labels,
-                request.read_options.keep_columns,
-                options.explain,
-                card=model.card,
-                writers=request.writers,
-            )
-        else:
+        if self.journal is None:
             writer.finish()
-    except KeyboardInterrupt:
-        progress.close()
-        where = (
-            f"; run the same command with --resume to continue from {journal.directory}" if journal else ""
+            return
+        self.journal.assemble(
+            self.request.output_format,
+            self.model.labels,
+            self.request.read_options.keep_columns,
+            self.request.score_options.explain,
+            card=self.model.card,
+            writers=self.request.writers,
         )
-        raise Interrupted(f"interrupted after {inputs_done:,} input records{where}") from None
-    except BadInput:
-        if journal is not None and not request.resume and not journal.manifest["parts"]:
-            # refused before any chunk was finished: a journal of nothing to resume would
-            # only make the next run ask for --resume or --force
-            shutil.rmtree(journal.directory, ignore_errors=True)
-        raise
-    summary.seconds = time.monotonic() - started
-    return summary
 
 
 def check_output(request: BatchRequest) -> None:

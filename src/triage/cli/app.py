@@ -530,22 +530,8 @@ def predict_command(
     )
     score_options = ScoreOptions(unit.value, not no_context, threshold, explain)
     if engine == Engine.dask:
-        from triage.batch.distributed import run_dask
-
         _refuse_what_dask_does_not_use(ctx, output_format)
-        if output is None:
-            raise UsageError("--engine dask needs -o DIRECTORY for its Parquet partitions")
-        run_dask(
-            paths,
-            output,
-            model,
-            read_options,
-            score_options,
-            scheduler=scheduler,
-            force=force,
-            say=(lambda message: None) if quiet else say,
-            warn=_warner(strict=False),
-        )
+        _predict_on_dask(paths, output, model, read_options, score_options, scheduler, force, quiet)
         return
     if scheduler is not None:
         raise UsageError("--scheduler needs --engine dask")
@@ -578,6 +564,25 @@ def predict_command(
         raise BadInput(
             f"{counted(len(summary.failed_files), 'file')} could not be read to the end: {summary.failed_files[0]}"
         )
+
+
+def _predict_on_dask(paths, output, model, read_options, score_options, scheduler, force, quiet) -> None:
+    """`triage predict --engine dask`: Parquet partitions under -o, scored on a cluster."""
+    from triage.batch.distributed import run_dask
+
+    if output is None:
+        raise UsageError("--engine dask needs -o DIRECTORY for its Parquet partitions")
+    run_dask(
+        paths,
+        output,
+        model,
+        read_options,
+        score_options,
+        scheduler=scheduler,
+        force=force,
+        say=(lambda message: None) if quiet else say,
+        warn=_warner(strict=False),
+    )
 
 
 # Options of `triage predict` that --engine dask does not use (its output is Parquet
