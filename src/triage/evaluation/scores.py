@@ -71,21 +71,28 @@ def article_tag_scores(
     `articles` holds, per article, its gold paragraph labels and its paragraphs'
     probability rows; tags come from the one rule in `tags.article_tags`.
     """
-    true_positive = false_positive = false_negative = 0
-    for gold_labels, probabilities in articles:
-        predicted = {tag["label"] for tag in article_tags(probabilities, labels, thresholds)}
-        gold = true_tags(gold_labels)
-        true_positive += len(predicted & gold)
-        false_positive += len(predicted - gold)
-        false_negative += len(gold - predicted)
-    precision = true_positive / (true_positive + false_positive) if true_positive + false_positive else 0.0
-    recall = true_positive / (true_positive + false_negative) if true_positive + false_negative else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    from sklearn.metrics import precision_recall_fscore_support
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    if not articles:
+        precision = recall = f1 = 0.0
+    else:
+        binarizer = MultiLabelBinarizer(classes=list(labels))
+        gold = binarizer.fit_transform([true_tags(gold_labels) for gold_labels, _ in articles])
+        predicted = binarizer.transform(
+            [
+                {tag["label"] for tag in article_tags(probabilities, labels, thresholds)}
+                for _, probabilities in articles
+            ]
+        )
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            gold, predicted, average="micro", zero_division=0.0
+        )
     return {
         "articles": len(articles),
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "micro_f1": round(f1, 4),
+        "precision": round(float(precision), 4),
+        "recall": round(float(recall), 4),
+        "micro_f1": round(float(f1), 4),
     }
 
 
