@@ -692,10 +692,13 @@ def extract_main_text(page: str, path: Path) -> tuple[str | None, str]:
         import trafilatura
     except ImportError:
         raise BadInput(f"{path}: reading HTML needs trafilatura: {_batch_extra()}") from None
-    text = trafilatura.extract(page, include_comments=False, include_tables=False, favor_precision=True)
-    metadata = trafilatura.extract_metadata(page)
-    title = metadata.title if metadata is not None and metadata.title else None
-    return title, text or ""
+    # one pass for the text and the title (extract + extract_metadata parsed the page twice)
+    document = trafilatura.bare_extraction(
+        page, include_comments=False, include_tables=False, favor_precision=True, with_metadata=True
+    )
+    if document is None:
+        return None, ""
+    return document.title or None, document.text or ""
 
 
 def _batch_extra() -> str:
