@@ -379,9 +379,9 @@ def _shorten(text: str) -> str:
 
 
 def terminal_key_reader(stream: TextIO | None = None) -> Callable[[], str]:
-    """Read one key at a time from a terminal (cbreak mode: Ctrl-C still interrupts)."""
-    import termios
-    import tty
+    """Read one key at a time from the terminal (click.getchar: the terminal in raw mode for
+    one key, restored after; Ctrl-C still interrupts, Ctrl-D ends the session like q)."""
+    import click
 
     stream = stream or sys.stdin
     try:
@@ -392,13 +392,10 @@ def terminal_key_reader(stream: TextIO | None = None) -> Callable[[], str]:
         raise BadInput("triage label needs a terminal; use --export to label in a spreadsheet")
 
     def read_key() -> str:
-        saved = termios.tcgetattr(descriptor)
         try:
-            tty.setcbreak(descriptor)
-            key = os.read(descriptor, 1)
-        finally:
-            termios.tcsetattr(descriptor, termios.TCSADRAIN, saved)
-        return key.decode("utf-8", errors="replace")
+            return click.getchar()
+        except EOFError:  # click turns Ctrl-D into EOFError; the session reads it as the key
+            return END_OF_INPUT
 
     return read_key
 
