@@ -434,6 +434,21 @@ def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, 
     assert "250 rows" in shown.getvalue() and "rows/s" in shown.getvalue() and "ETA" in shown.getvalue()
 
 
+def test_the_progress_line_leaves_stdout_to_the_records():
+    """The progress line draws on stderr; stdout (records, maybe piped to jq) is not redirected."""
+    import io
+    import sys
+
+    from triage.batch.engine import Progress
+
+    stdout = sys.stdout
+    progress = Progress(True, total_bytes=1000, stream=io.StringIO())
+    try:
+        assert sys.stdout is stdout
+    finally:
+        progress.close()
+
+
 # --- parallel ---------------------------------------------------------------------------------------
 def test_jobs_2_writes_exactly_what_jobs_1_writes(trained, tmp_path, monkeypatch):
     monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "7")
