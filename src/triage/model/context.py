@@ -20,6 +20,13 @@ def temper(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 # The in-context output's own calibration: the temperature on this grid that minimises the
 # log loss of the out-of-fold in-context probabilities (1.0 when it does not help).
+# Kept as a grid rather than scipy.optimize.minimize_scalar, measured: on the 3,771 labelled
+# paragraphs (the committed model's paragraph probabilities) the bounded optimum (T 0.363 against
+# the grid's 0.354) lowers the log loss by 6e-5 (0.075 -> 0.075) in 12 evaluations instead of
+# 42, but moves probabilities by up to 0.011; every model's outputs would change for no
+# measurable gain, the logged real-news test figures (matched on the settings hash) would no
+# longer describe the model that carries them, and "1.0 unless it helps" is a tie rule a
+# continuous optimiser has no place for.
 TEMPERATURE_GRID = tuple(round(float(t), 3) for t in np.exp(np.linspace(np.log(0.25), np.log(4.0), 41)))
 
 
