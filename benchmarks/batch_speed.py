@@ -376,7 +376,7 @@ def start_up_and_memory(
     big = folder / "big.jsonl"
     write_jsonl(big, articles, "s")
     index_mb, index_grams = near_duplicate_index(articles)
-    from triage.batch.engine import INDEX_LIMIT
+    from triage.batch.near_duplicates import INDEX_LIMIT
 
     full = ", its limit" if index_grams >= INDEX_LIMIT else ""
     for suffix in ("jsonl", "parquet"):
@@ -400,7 +400,7 @@ def near_duplicate_index(articles: list[str]) -> tuple[float, int]:
     import gc
     import tracemalloc
 
-    from triage.batch.engine import INDEX_LIMIT, NearDuplicates
+    from triage.batch.near_duplicates import INDEX_LIMIT, NearDuplicates
 
     gc.collect()
     tracemalloc.start()

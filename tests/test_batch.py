@@ -358,7 +358,7 @@ def test_the_sampled_three_grams_are_those_of_the_regular_expression_definition(
     import re
     import zlib
 
-    from triage.batch.engine import SAMPLE_EVERY, NearDuplicates
+    from triage.batch.near_duplicates import SAMPLE_EVERY, NearDuplicates
 
     texts = [
         LAWSUIT,
@@ -383,7 +383,7 @@ def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_
     import random
     from collections import Counter
 
-    from triage.batch.engine import NearDuplicates
+    from triage.batch.near_duplicates import NearDuplicates
 
     monkeypatch.setattr(NearDuplicates, "MERGE_EVERY", 7)
     rng = random.Random(0)
@@ -416,7 +416,7 @@ def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_
 
 
 def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, tmp_path):
-    from triage.batch.engine import Progress
+    from triage.batch.progress import Progress
     from triage.records import InputRecord
 
     (tmp_path / "a.txt").write_text(LAWSUIT)
@@ -439,7 +439,7 @@ def test_the_progress_line_leaves_stdout_to_the_records():
     import io
     import sys
 
-    from triage.batch.engine import Progress
+    from triage.batch.progress import Progress
 
     stdout = sys.stdout
     progress = Progress(True, total_bytes=1000, stream=io.StringIO())
@@ -506,7 +506,7 @@ def test_articles_scored_a_chunk_at_a_time_are_byte_for_byte_those_scored_one_by
     near-duplicates counted as the run counts them; `triage predict` scores a chunk of articles
     together, in one process or two, whatever the chunk size."""
     from triage import __version__
-    from triage.batch.engine import NearDuplicates, article_text
+    from triage.batch.near_duplicates import NearDuplicates, article_text
     from triage.model.predict import load_model
     from triage.records import InputRecord, article_record, to_jsonl
 
@@ -685,7 +685,7 @@ def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
     code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
     assert code == 3 and "1 file failed" in _summary(whole_err) and "skipped 0" not in whole_err
 
-    from triage.batch.engine import Journal
+    from triage.batch.journal import Journal
 
     add = Journal.add
 
@@ -741,7 +741,7 @@ def _interrupted_at_the_rename(predict, monkeypatch, feed: Path, target: Path, *
     renamed into place."""
     monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
     with monkeypatch.context() as patch:
-        patch.setattr("triage.batch.engine._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        patch.setattr("triage.batch.journal._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
         return predict(feed, "--unit", "paragraph", "-o", target, *args)
 
 

@@ -13,16 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.annotation.queue import (
-    LABEL_KEYS,
-    LabelFile,
-    LabelSession,
-    build_queue,
-    import_labels,
-    label_interactively,
-    read_label_file,
-    uncertainty_scores,
-)
+from triage.annotation.queue import LabelFile, build_queue, read_label_file, uncertainty_scores
+from triage.annotation.session import LABEL_KEYS, LabelSession, label_interactively
+from triage.annotation.spreadsheet import import_labels
 from triage.cli.app import main
 from triage.corpus.labeled import COLUMNS, LABELS, load_labeled
 from triage.records import InputRecord

@@ -23,7 +23,7 @@ MUTATING_METHODS = {
 CACHE_DECORATORS = {"cache", "lru_cache", "functools.cache", "functools.lru_cache"}
 ALLOWED = {
     (
-        "batch/engine",
+        "batch/scoring",
         "_WORKER_MODELS",
     ): "a worker process's models, loaded once per process (joblib's pattern)",
     ("ingestion/article", "_words"): "a pure function's memo of the last lines' words: it changes no result",

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import triage.readers.inputs as triage_io
+import triage.readers.files as triage_io
 from triage.cli.app import main
 from triage.ingestion.article import ingest
 
@@ -455,7 +455,7 @@ def test_a_refused_run_into_a_missing_folder_leaves_no_folder_behind(predict, tm
 def test_an_interrupted_run_into_a_new_folder_keeps_its_journal_there(predict, tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     target = tmp_path / "new" / "out.jsonl"
-    monkeypatch.setattr("triage.batch.engine._replace", _fail_with(KeyboardInterrupt()))
+    monkeypatch.setattr("triage.batch.journal._replace", _fail_with(KeyboardInterrupt()))
     assert predict(tmp_path / "a.txt", "-o", target)[0] == 130
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl.partial"]
 
@@ -481,7 +481,7 @@ def _fail_with(failure):
     "where, failure, fragment",
     [
         (
-            "triage.batch.engine._replace",
+            "triage.batch.journal._replace",
             PermissionError(errno.EACCES, "Permission denied"),
             "Permission denied",
         ),

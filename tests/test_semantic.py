@@ -313,7 +313,7 @@ def test_train_embeds_the_rows_with_as_many_encoder_threads_as_jobs(tmp_path, mo
 
 
 def test_a_semantic_model_scores_in_small_chunks():
-    from triage.batch.engine import SEMANTIC_CHUNK_RECORDS, chunked
+    from triage.batch.scoring import SEMANTIC_CHUNK_RECORDS, chunked
     from triage.records import InputRecord
 
     records = [InputRecord(id=str(i), text="Halvory opened a shop.") for i in range(150)]

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from triage import __version__
 from triage.errors import BadInput, UsageError
-from triage.readers.inputs import DEFAULT_ID_COLUMN, ReadOptions, id_text
+from triage.readers.files import DEFAULT_ID_COLUMN, ReadOptions
+from triage.readers.formats import id_text
 from triage.records import (
     OUTPUT_SCHEMA,
     OUTPUT_SCHEMA_KEY,
@@ -89,7 +90,7 @@ def score_partition(
     refuses a model other than the run's (`model_sha`)."""
     import pandas as pd
 
-    from triage.batch.engine import score_records, worker_model
+    from triage.batch.scoring import score_records, worker_model
 
     id_column = read_options.id_column or DEFAULT_ID_COLUMN
     title_column = read_options.title_column or "title"

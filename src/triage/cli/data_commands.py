@@ -49,8 +49,9 @@ def ingest_command(
 
     Example: triage ingest data/raw/003_95466451ce915636.txt --show-dropped
     """
-    from triage.batch.engine import ingest_record
-    from triage.readers.inputs import ReadOptions, read_article
+    from triage.batch.scoring import ingest_record
+    from triage.readers.files import ReadOptions
+    from triage.readers.inputs import read_article
 
     record = read_article(path, ReadOptions(encoding=encoding, max_bytes=max_bytes), warn=warner(False))
     article = ingest_record(record)
@@ -164,13 +165,15 @@ def label_command(
 
     Example: triage label articles/ --data mine.csv --annotator ana
     """
-    from triage.annotation import queue as label
+    from triage.annotation import queue as label_queue
+    from triage.annotation import session as label_session
+    from triage.annotation import spreadsheet as label_spreadsheet
 
     who = _annotator(annotator)
     if import_from is not None and (paths or export is not None):
         raise UsageError("--import merges a filled-in file: give it no articles and no --export")
     if import_from is not None:
-        summary = label.import_labels(import_from, data, annotator=who, split=split.value)
+        summary = label_spreadsheet.import_labels(import_from, data, annotator=who, split=split.value)
         say(
             f"merged {summary.merged} rows into {data} ({summary.already_labelled} already there, "
             f"{summary.unlabelled} without a label left out)"
@@ -180,23 +183,23 @@ def label_command(
         raise BadInput("no input: give articles to label, or --import a filled-in queue")
     options = {"text_column": text_column, "id_column": id_column, "encoding": encoding}
     if export is not None:
-        from triage.readers.inputs import check_output_target, write_output
+        from triage.readers.files import check_output_target, write_output
 
         check_output_target(export, force)
-        chosen, _, queue = label.labelling_queue(
+        chosen, _, queue = label_queue.labelling_queue(
             paths, data, model_path=model, strategy=strategy.value, seed=seed, warn=say, **options
         )
         from triage.untrusted import spreadsheet_csv
 
-        frame = label.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
+        frame = label_spreadsheet.queue_frame(queue, chosen.short_sha, strategy.value, blind=blind)
         write_output(export, spreadsheet_csv(frame), force)
         say(f"wrote {len(queue)} paragraphs to {export}: fill in the label column, then --import it")
         return
-    summary = label.label_interactively(
+    summary = label_session.label_interactively(
         paths,
         data,
         annotator=who,
-        read_key=label.terminal_key_reader(),
+        read_key=label_session.terminal_key_reader(),
         out=sys.stderr,
         model_path=model,
         strategy=strategy.value,

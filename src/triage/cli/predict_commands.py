@@ -179,9 +179,10 @@ def predict_command(
 
     Example: triage predict data/raw/004_26175a559591074b.txt --format table
     """
-    from triage.batch.engine import BatchRequest, ScoreOptions, run_batch
+    from triage.batch.engine import BatchRequest, run_batch
+    from triage.batch.scoring import ScoreOptions
     from triage.batch.writers import format_for_output
-    from triage.readers.inputs import ReadOptions
+    from triage.readers.files import ReadOptions
 
     kept = _kept_columns(keep_columns)
     read_options = ReadOptions(
@@ -285,7 +286,7 @@ def _kept_columns(value: str | None) -> tuple[str, ...]:
 def _written_by_this_run(output: Path | None) -> tuple[Path, ...]:
     if output is None:
         return ()
-    from triage.batch.engine import journal_directory
+    from triage.batch.journal import journal_directory
     from triage.locking import lock_path
 
     return (output, journal_directory(output), lock_path(output))

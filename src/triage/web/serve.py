@@ -35,10 +35,12 @@ from fastapi import Body, Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from triage.batch.engine import NearDuplicates, ScoreOptions, article_text, score_records
+from triage.batch.near_duplicates import NearDuplicates, article_text
+from triage.batch.scoring import ScoreOptions, score_records
 from triage.errors import BadInput, TriageError, UsageError
 from triage.model.predict import TriageModel, load_model
-from triage.readers.inputs import ReadOptions, RunIds, iter_inputs, text_record
+from triage.readers.files import ReadOptions
+from triage.readers.inputs import RunIds, iter_inputs, text_record
 from triage.records import ArticleRecord, InputRecord, ParagraphRecord, reserved_output_names
 from triage.web.html_report import report_page, template_environment
 
