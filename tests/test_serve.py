@@ -127,7 +127,7 @@ def test_2001_tiny_rows_get_413_before_any_is_scored(client, monkeypatch):
     scored = []
     files = [("files", ("tiny.csv", _rows_csv(["Fake bags."] * 2001), "text/csv"))]
     with monkeypatch.context() as patch:
-        patch.setattr("triage.web.serve.score_records", lambda *a: scored.append(1))
+        patch.setattr("triage.web.requests.score_records", lambda *a: scored.append(1))
         response = client.post("/api/upload", files=files)
     assert response.status_code == 413 and scored == []
     assert (
@@ -190,7 +190,7 @@ def test_the_first_100_warnings_are_kept_and_the_rest_counted(client):
 
 
 def test_a_request_is_scored_in_chunks_and_past_the_timeout_gets_503(trained, monkeypatch):
-    import triage.web.serve as serve_module
+    import triage.web.requests as serve_module
 
     chunks = []
     score_records = serve_module.score_records
@@ -336,10 +336,10 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
     import threading
     import time
 
-    import triage.web.serve
+    import triage.web.requests
 
     active, most = [0], [0]
-    real_score = triage.web.serve.score_records
+    real_score = triage.web.requests.score_records
 
     def slow_score(*args, **kwargs):
         active[0] += 1
@@ -348,7 +348,7 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
         active[0] -= 1
         return real_score(*args, **kwargs)
 
-    monkeypatch.setattr(triage.web.serve, "score_records", slow_score)
+    monkeypatch.setattr(triage.web.requests, "score_records", slow_score)
     with TestClient(create_app(trained.model_path)) as test_client:
         codes = []
         threads = [

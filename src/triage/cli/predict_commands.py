@@ -339,7 +339,8 @@ def serve_command(
     from triage.errors import UsageError
 
     try:
-        from triage.web.serve import RequestLimits, serve
+        from triage.web.limits import RequestLimits
+        from triage.web.serve import serve
     except ModuleNotFoundError as exc:
         raise UsageError(f"triage serve needs {exc.name}: pip install -e '.[serve]'") from None
     limits = RequestLimits(max_bytes, max_articles, max_paragraphs, timeout)
