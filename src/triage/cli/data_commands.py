@@ -248,10 +248,10 @@ def review_command(
 
     Example: triage review --data data/labeled --top 20
     """
-    from triage.annotation import review
+    from triage.annotation import decisions, review
 
     if apply is not None:
-        applied = review.apply_decisions(apply, data, reviewer=_annotator(annotator))
+        applied = decisions.apply_decisions(apply, data, reviewer=_annotator(annotator))
         say(
             f"recorded {applied.relabelled} relabelled and {applied.kept} kept in "
             f"{', '.join(map(str, applied.files))}; log: {applied.log_path}"
