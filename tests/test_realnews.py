@@ -366,7 +366,7 @@ def test_held_out_check_passes_on_every_folder_written_after_reading_real_pages(
 
 def test_an_analysts_model_is_not_measured_by_the_logged_test_figures(trained):
     """A model trained with `--add` is another model: the log's figures never describe it."""
-    from triage.evaluation.training import realnews_test_figures
+    from triage.evaluation.training_card import realnews_test_figures
 
     card = json.loads(json.dumps(trained.card))
     added = {"path": "/home/ana/mine.csv", "sha256": "ab" * 32, "rows": 30}

@@ -89,14 +89,12 @@ def train_command(
 
     Example: triage train --add mine.csv
     """
-    from triage.evaluation.training import (
-        CHOSEN_SETTINGS,
-        SEMANTIC_SETTINGS,
+    from triage.evaluation.training import CHOSEN_SETTINGS, SEMANTIC_SETTINGS, train
+    from triage.evaluation.training_card import (
         dropped_additions,
         recorded_semantic,
         stale_training,
         summary_lines,
-        train,
     )
     from triage.paths import default_model_path
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from triage.corpus.labeled import LABELS, empty_manifest, load_labeled, load_manifest, standalone_mask
 from triage.errors import BadInput
-from triage.evaluation.training import NOT_MEASURED, realnews_test_line
+from triage.evaluation.training_card import NOT_MEASURED, realnews_test_line
 from triage.model.predict import load_model
 from triage.paths import resolve_data, resolve_manifest
 from triage.wording import counted
