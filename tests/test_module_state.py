@@ -26,9 +26,9 @@ ALLOWED = {
         "batch/scoring",
         "_WORKER_MODELS",
     ): "a worker process's models, loaded once per process (joblib's pattern)",
-    ("ingestion/article", "_words"): "a pure function's memo of the last lines' words: it changes no result",
-    ("ingestion/article", "_tokens"): "a pure function's memo of the last lines' tokens",
-    ("ingestion/article", "_fewest_words"): "a pure function's memo of the last lines' word counts",
+    ("ingestion/words", "words_of"): "a pure function's memo of the last lines' words: it changes no result",
+    ("ingestion/words", "tokens_of"): "a pure function's memo of the last lines' tokens",
+    ("ingestion/words", "fewest_words_of"): "a pure function's memo of the last lines' word counts",
 }
 
 
