@@ -53,7 +53,7 @@ PARAGRAPHS_PER_ARTICLE = 8
 
 
 def sentences_of_labelled_set() -> list[str]:
-    from triage.corpus import load_labeled
+    from triage.corpus.labeled import load_labeled
 
     texts = load_labeled(ROOT / "data/labeled")["text"]
     found = {s.strip() for text in texts for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4}
@@ -126,11 +126,12 @@ def model_floor(model, paragraphs: list[str], articles: list[str]) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from triage.corpus import load_labeled
-    from triage.ingestion import ingest
-    from triage.model import Settings, fit_pipeline
-    from triage.predict import TriageModel
-    from triage.training import training_rows
+    from triage.corpus.labeled import load_labeled
+    from triage.evaluation.training import training_rows
+    from triage.ingestion.article import ingest
+    from triage.model.fit import fit_pipeline
+    from triage.model.pipeline import Settings
+    from triage.model.predict import TriageModel
 
     rows = training_rows(
         load_labeled(ROOT / "data/labeled"), include_authored=model.card["training"]["include_authored"]
@@ -375,7 +376,7 @@ def start_up_and_memory(
     big = folder / "big.jsonl"
     write_jsonl(big, articles, "s")
     index_mb, index_grams = near_duplicate_index(articles)
-    from triage.batch import INDEX_LIMIT
+    from triage.batch.near_duplicates import INDEX_LIMIT
 
     full = ", its limit" if index_grams >= INDEX_LIMIT else ""
     for suffix in ("jsonl", "parquet"):
@@ -399,7 +400,7 @@ def near_duplicate_index(articles: list[str]) -> tuple[float, int]:
     import gc
     import tracemalloc
 
-    from triage.batch import INDEX_LIMIT, NearDuplicates
+    from triage.batch.near_duplicates import INDEX_LIMIT, NearDuplicates
 
     gc.collect()
     tracemalloc.start()

@@ -60,7 +60,7 @@ def news_length_paragraphs(count: int, seed: int = 7) -> list[str]:
 
 
 def train_models(folder: Path) -> tuple[Path, Path, list[str]]:
-    from triage.training import CHOSEN_SETTINGS, SEMANTIC_SETTINGS, train
+    from triage.evaluation.training import CHOSEN_SETTINGS, SEMANTIC_SETTINGS, train
 
     messages: list[str] = []
     paths = []

@@ -58,7 +58,7 @@ def main() -> None:
     )
 
     import triage
-    from triage.ingestion import ingest
+    from triage.ingestion.article import ingest
 
     model = triage.load_model(args.model)
     texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "data/raw").glob("*.txt"))]

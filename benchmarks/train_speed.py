@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from triage.corpus import load_labeled
-from triage.model import fit_pipeline
-from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, train, training_rows
+from triage.corpus.labeled import load_labeled
+from triage.evaluation.training import CHOSEN_SETTINGS, TRAINING_FOLDS, train, training_rows
+from triage.model.fit import fit_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,15 +43,15 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import triage
-from triage.corpus import LABELS, article_titles, load_manifest
-from triage.evaluation import (
+from triage.corpus.labeled import LABELS, article_titles, load_manifest
+from triage.evaluation.scores import (
     article_tag_scores,
     classification_scores,
     group_articles,
     model_probabilities,
     predicted_labels,
 )
-from triage.training import TRAINING_FOLDS, out_of_fold_choices, training_rows
+from triage.evaluation.training import TRAINING_FOLDS, out_of_fold_choices, training_rows
 
 pd.set_option("display.max_colwidth", 120)
 if not MODEL_PATH.exists():
@@ -150,7 +150,7 @@ pd.DataFrame(strongest).T
 # groups `triage train` uses (the same folds, so the same out-of-fold predictions).
 
 # %%
-from triage.model import Settings
+from triage.model.pipeline import Settings
 
 settings = Settings.from_dict(model.card["settings"])
 train = training_rows(rows, include_authored=model.card["training"]["include_authored"])
@@ -265,8 +265,8 @@ if not REALNEWS:
         "skipped: the real-news section runs with TRIAGE_REALNEWS=1 and the cache (data/realnews/README.md)"
     )
 else:
-    from triage.choosing import dev_pages
-    from triage.realnews_scoring import covering_labels, figures, score_pages
+    from triage.evaluation.choosing import dev_pages
+    from triage.evaluation.realnews_scoring import covering_labels, figures, score_pages
 
     realnews_manifest, realnews_pages = dev_pages(ROOT / "data/realnews")
     realnews_figures = figures(score_pages(model, realnews_pages))

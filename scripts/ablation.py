@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.corpus import LABELS, article_titles, load_labeled, load_manifest
-from triage.evaluation import (
+from triage.corpus.labeled import LABELS, article_titles, load_labeled, load_manifest
+from triage.evaluation.scores import (
     article_tag_scores,
     bootstrap_interval,
     classification_scores,
@@ -38,8 +38,10 @@ from triage.evaluation import (
     out_of_fold_probabilities,
     predicted_labels,
 )
-from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline
-from triage.tags import choose_tag_thresholds
+from triage.model.context import ArticleContextModel
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings, align_probabilities
+from triage.model.tags import choose_tag_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triage.corpus import LABELS, load_labeled, near_duplicate_pairs
-from triage.evaluation import macro_f1, predicted_labels
-from triage.label import uncertainty_scores
-from triage.model import align_probabilities, fit_pipeline
-from triage.training import CHOSEN_SETTINGS
+from triage.annotation.queue import uncertainty_scores
+from triage.corpus.labeled import LABELS, load_labeled, near_duplicate_pairs
+from triage.evaluation.scores import macro_f1, predicted_labels
+from triage.evaluation.training import CHOSEN_SETTINGS
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import align_probabilities
 
 ROOT = Path(__file__).resolve().parents[1]
 

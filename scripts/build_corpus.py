@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from triage.corpus import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled
-from triage.ingestion import ingest
+from triage.corpus.labeled import MANIFEST_COLUMNS, load_labeled, near_duplicate_pairs, write_labeled
+from triage.ingestion.article import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from triage.realnews import (
+from triage.corpus.realnews import (
     LABEL_COLUMNS,
     MANIFEST_COLUMNS,
     blocks,

@@ -1,4 +1,4 @@
-"""Choose the settings on the real-news dev part, by the one rule (triage.choosing), step by step.
+"""Choose the settings on the real-news dev part, by the one rule (triage.evaluation.choosing), step by step.
 
     .venv/bin/python scripts/choose_realnews.py            # every step (needs the real-news cache)
     .venv/bin/python scripts/choose_realnews.py --table    # the saved table
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.choosing import (
+from triage.corpus.labeled import load_labeled, load_manifest
+from triage.evaluation.choosing import (
     DevPredictions,
     cross_fit,
     dev_pages,
@@ -27,9 +28,9 @@ from triage.choosing import (
     score,
     story_halves,
 )
-from triage.corpus import load_labeled, load_manifest
-from triage.model import Settings, fit_pipeline
-from triage.training import TRAINING_FOLDS, context_model, out_of_fold_choices
+from triage.evaluation.training import TRAINING_FOLDS, context_model, out_of_fold_choices
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/realnews_choices.json"
@@ -259,7 +260,7 @@ def run(rows, pages, manifest) -> list[dict]:
 def review_choice(predictions: DevPredictions, post_hoc, tag_threshold, paragraph_tags, topic_floor) -> dict:
     """The review flag catches at least REVIEW_CATCH_TARGET of dev errors while flagging as few
     paragraphs as possible: the lowest threshold on the grid that reaches the target."""
-    from triage.realnews_scoring import review_figures
+    from triage.evaluation.realnews_scoring import review_figures
 
     shares = {}
     for threshold in REVIEW_GRID:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from triage.corpus import LABELS, load_labeled, load_manifest
+from triage.corpus.labeled import LABELS, load_labeled, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,11 +15,11 @@ import argparse
 import json
 from pathlib import Path
 
-from triage.choosing import DevPredictions, paired_difference, score
-from triage.corpus import load_labeled
-from triage.model import fit_pipeline
-from triage.realnews import load_manifest, load_pages
-from triage.training import CHOSEN_SETTINGS, context_model
+from triage.corpus.labeled import load_labeled
+from triage.corpus.realnews import load_manifest, load_pages
+from triage.evaluation.choosing import DevPredictions, paired_difference, score
+from triage.evaluation.training import CHOSEN_SETTINGS, context_model
+from triage.model.fit import fit_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/realnews_data_curve.json"

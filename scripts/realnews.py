@@ -19,8 +19,7 @@ import csv
 import sys
 from pathlib import Path
 
-from triage.errors import TriageError
-from triage.realnews import (
+from triage.corpus.realnews import (
     blocks,
     cache_dir,
     cache_page,
@@ -31,6 +30,7 @@ from triage.realnews import (
     truncated_block,
     verify_cache,
 )
+from triage.errors import TriageError
 
 MANIFEST = Path(__file__).resolve().parents[1] / "data/realnews/manifest.csv"
 
@@ -90,7 +90,7 @@ def write_blocks(identifiers: list[str], out: Path) -> int:
 def overlap(paths: list[Path]) -> int:
     """Written texts against every cached real page (dev and test) by the corpus's own
     near-duplicate measure, paragraph by paragraph and whole: exit 1 on any pair."""
-    from triage.corpus import near_duplicate_pairs
+    from triage.corpus.labeled import near_duplicate_pairs
 
     files = sorted(
         f

@@ -8,13 +8,13 @@ post-hoc state (temperature, tag thresholds; the review threshold fixed by the s
 fitted on out-of-fold predictions of the training articles in the 5 groups `train` uses.
 The semantic model is the dearer setting (an encoder beside TF-IDF, tens of paragraphs a
 second against thousands): it is adopted only when its gain in in-article macro-F1 on dev
-has its 90% interval above 0 (`triage.choosing.paired_difference`).
+has its 90% interval above 0 (`triage.evaluation.choosing.paired_difference`).
 
 Choices made on the way, none on dev except the last:
 - the sentence model's C: the best out-of-fold macro-F1 on the training articles;
 - how the two models combine (the probabilities averaged with weight 0.3, 0.5 or 0.7, or a
   stacked logistic regression on both models' out-of-fold log probabilities) is a grid of
-  equal cost, cross-fitted over two halves of the dev stories (`triage.choosing.cross_fit`)
+  equal cost, cross-fitted over two halves of the dev stories (`triage.evaluation.choosing.cross_fit`)
   against the average with weight 0.5 (what the issue measured). The semantic model is
   adopted when the combination adopted there beats TF-IDF with its interval above 0, and so
   do the cross-fitted counts (each half scored with the combination chosen on the other),
@@ -35,19 +35,20 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from triage.choosing import DevPredictions, cross_fit, dev_pages, paired_difference, story_halves
-from triage.corpus import LABELS, load_labeled, load_manifest, standalone_mask
-from triage.evaluation import decision_article_ids, decision_score, loao_folds, predicted_labels
-from triage.model import align_probabilities, fit_pipeline
-from triage.realnews_scoring import confusion, figures, per_label_f1, resample_indices
-from triage.semantic import embed_training_texts, installed_encoder, sentence_pipeline
-from triage.training import (
+from triage.corpus.labeled import LABELS, load_labeled, load_manifest, standalone_mask
+from triage.evaluation.choosing import DevPredictions, cross_fit, dev_pages, paired_difference, story_halves
+from triage.evaluation.realnews_scoring import confusion, figures, per_label_f1, resample_indices
+from triage.evaluation.scores import decision_article_ids, decision_score, loao_folds, predicted_labels
+from triage.evaluation.training import (
     CHOSEN_SETTINGS,
     TRAINING_FOLDS,
     cached_out_of_fold,
     context_model,
     fix_chosen_thresholds,
 )
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import align_probabilities
+from triage.model.semantic import embed_training_texts, installed_encoder, sentence_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/semantic_realnews.json"

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from triage.corpus import load_labeled, load_manifest
-from triage.training import CHOSEN_SETTINGS, TRAINING_FOLDS, out_of_fold_choices, training_rows
+from triage.corpus.labeled import load_labeled, load_manifest
+from triage.evaluation.training import CHOSEN_SETTINGS, TRAINING_FOLDS, out_of_fold_choices, training_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 

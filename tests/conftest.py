@@ -43,7 +43,7 @@ FAST = bool(os.environ.get("TRIAGE_FAST_TESTS"))  # `make test-fast`: a tiny-set
 def trained(tmp_path_factory):
     """The bundled data trained with the chosen settings into a session folder (in the fast
     tier: word unigrams, no character n-grams; same code path)."""
-    from triage.training import CHOSEN_SETTINGS, train
+    from triage.evaluation.training import CHOSEN_SETTINGS, train
 
     settings = CHOSEN_SETTINGS
     if FAST:

@@ -1,6 +1,6 @@
 """The baselines every score is printed beside."""
 
-from triage.baselines import cue_counts, keyword_baseline, majority_baseline
+from triage.evaluation.baselines import cue_counts, keyword_baseline, majority_baseline
 
 
 def test_cue_phrases_count_whole_phrases_and_stems_per_label():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
+from triage.cli.app import main
 
 TRIAGE = Path(sys.executable).with_name("triage")
 LAWSUIT = (
@@ -358,7 +358,7 @@ def test_the_sampled_three_grams_are_those_of_the_regular_expression_definition(
     import re
     import zlib
 
-    from triage.batch import SAMPLE_EVERY, NearDuplicates
+    from triage.batch.near_duplicates import SAMPLE_EVERY, NearDuplicates
 
     texts = [
         LAWSUIT,
@@ -383,7 +383,7 @@ def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_
     import random
     from collections import Counter
 
-    from triage.batch import NearDuplicates
+    from triage.batch.near_duplicates import NearDuplicates
 
     monkeypatch.setattr(NearDuplicates, "MERGE_EVERY", 7)
     rng = random.Random(0)
@@ -416,8 +416,8 @@ def test_the_near_duplicate_index_answers_as_a_dict_of_first_holders_across_its_
 
 
 def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, tmp_path):
-    from triage.batch import Progress
-    from triage.io import InputRecord
+    from triage.batch.progress import Progress
+    from triage.records import InputRecord
 
     (tmp_path / "a.txt").write_text(LAWSUIT)
     code, _, err = predict(tmp_path / "a.txt", "--format", "jsonl")
@@ -432,6 +432,21 @@ def test_progress_is_silent_off_a_terminal_and_quiet_drops_the_summary(predict, 
     progress.last -= 1  # as if half a second had passed
     progress.update(250, InputRecord("x", "text", source=str(tmp_path / "a.txt"), offset=500))
     assert "250 rows" in shown.getvalue() and "rows/s" in shown.getvalue() and "ETA" in shown.getvalue()
+
+
+def test_the_progress_line_leaves_stdout_to_the_records():
+    """The progress line draws on stderr; stdout (records, maybe piped to jq) is not redirected."""
+    import io
+    import sys
+
+    from triage.batch.progress import Progress
+
+    stdout = sys.stdout
+    progress = Progress(True, total_bytes=1000, stream=io.StringIO())
+    try:
+        assert sys.stdout is stdout
+    finally:
+        progress.close()
 
 
 # --- parallel ---------------------------------------------------------------------------------------
@@ -491,9 +506,9 @@ def test_articles_scored_a_chunk_at_a_time_are_byte_for_byte_those_scored_one_by
     near-duplicates counted as the run counts them; `triage predict` scores a chunk of articles
     together, in one process or two, whatever the chunk size."""
     from triage import __version__
-    from triage.batch import NearDuplicates, article_text
-    from triage.io import InputRecord, article_record, to_jsonl
-    from triage.predict import load_model
+    from triage.batch.near_duplicates import NearDuplicates, article_text
+    from triage.model.predict import load_model
+    from triage.records import InputRecord, article_record, to_jsonl
 
     rows = _repository_articles()
     feed = write_rows_jsonl(tmp_path / "articles.jsonl", rows)
@@ -670,7 +685,7 @@ def test_a_resumed_jobs_2_run_counts_skipped_rows_and_failed_files_once(
     code, _, whole_err = run(capsys, *args, "-o", tmp_path / "whole.jsonl")
     assert code == 3 and "1 file failed" in _summary(whole_err) and "skipped 0" not in whole_err
 
-    from triage.batch import Journal
+    from triage.batch.journal import Journal
 
     add = Journal.add
 
@@ -726,7 +741,7 @@ def _interrupted_at_the_rename(predict, monkeypatch, feed: Path, target: Path, *
     renamed into place."""
     monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "2")
     with monkeypatch.context() as patch:
-        patch.setattr("triage.batch._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+        patch.setattr("triage.batch.journal._replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
         return predict(feed, "--unit", "paragraph", "-o", target, *args)
 
 
@@ -787,8 +802,8 @@ def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
     processes load it: the workers refuse, and no output mixes two models."""
     import copy
 
-    import triage.predict as predict_module
-    from triage.model import save_model
+    import triage.model.predict as predict_module
+    from triage.model.card import save_model
 
     load_model = predict_module.load_model
 
@@ -801,7 +816,7 @@ def test_workers_refuse_a_model_that_a_train_replaced_during_the_run(
 
     monkeypatch.setattr(predict_module, "load_model", load_then_a_train_replaces_it)
     # workers that load only after the change (not started alongside the run's own load)
-    monkeypatch.setattr("triage.batch.start_workers", lambda *args: None)
+    monkeypatch.setattr("triage.batch.engine.start_workers", lambda *args: None)
     monkeypatch.setenv("TRIAGE_CHUNK_RECORDS", "3")
     feed = write_rows_jsonl(
         tmp_path / "feed.jsonl", [{"id": f"r{i}", "text": PARAGRAPHS[i % 4]} for i in range(12)]

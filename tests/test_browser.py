@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
+from triage.cli.app import main
 
 pytestmark = pytest.mark.slow
 
@@ -253,8 +253,8 @@ def test_the_report_overview_links_each_article_its_source_and_marks_the_near_du
 def test_a_kept_url_is_a_link_and_an_unexplained_tag_says_which_paragraph_gave_it(page, tmp_path):
     """A report written by the writer from records made here, so that one tag is certain to
     come from a paragraph labelled otherwise."""
-    from triage.corpus import LABELS
-    from triage.html import HtmlReportWriter
+    from triage.corpus.labeled import LABELS
+    from triage.web.html_report import HtmlReportWriter
 
     def paragraph(index, text, label, probabilities):
         full = dict.fromkeys(LABELS, 0.0) | probabilities

@@ -8,14 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import triage.realnews as realnews
+import triage.corpus.realnews as realnews
 from test_realnews import _write_set
-from triage.choosing import DevPredictions, cross_fit, dev_pages, paired_difference, story_halves
-from triage.realnews_scoring import ArticleCounts, figures, score_pages
+from triage.evaluation.choosing import DevPredictions, cross_fit, dev_pages, paired_difference, story_halves
+from triage.evaluation.realnews_scoring import ArticleCounts, figures, score_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 CHOOSING_CODE = [
-    ROOT / "src/triage/choosing.py",
+    ROOT / "src/triage/evaluation/choosing.py",
     ROOT / "scripts/choose_realnews.py",
     ROOT / "scripts/semantic_realnews.py",
 ]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from triage.cli import app, main
+from triage.cli.app import app, main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "data/raw/004_26175a559591074b.txt"
@@ -215,7 +215,7 @@ def test_the_hint_after_an_unexpected_error_is_a_command_that_shows_the_tracebac
     def broken_ingest(text):
         raise RuntimeError("a bug in ingestion")
 
-    monkeypatch.setattr("triage.ingestion.ingest", broken_ingest)
+    monkeypatch.setattr("triage.ingestion.article.ingest", broken_ingest)
     code, _, err = run(capsys, "ingest", article)
     assert code == 1 and err.startswith("error: unexpected RuntimeError: a bug in ingestion")
     hint = err.split("for the traceback: ", 1)[1].rstrip().removesuffix(")")
@@ -417,8 +417,8 @@ def test_an_article_mostly_in_another_language_gets_a_warning_and_no_tags(capsys
 
 
 def test_training_rows_with_all_take_the_held_out_seeds_but_never_an_ood_set():
-    from triage.corpus import load_labeled
-    from triage.training import training_rows
+    from triage.corpus.labeled import load_labeled
+    from triage.evaluation.training import training_rows
 
     rows = load_labeled(Path(__file__).resolve().parents[1] / "data/labeled")
     everything = training_rows(rows, use_all=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from triage.corpus import LABELS
-from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline, save_model
-from triage.predict import TriageModel, load_model
+from triage.corpus.labeled import LABELS
+from triage.model.card import save_model
+from triage.model.context import ArticleContextModel
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings, align_probabilities
+from triage.model.predict import TriageModel, load_model
 
 LEGAL = [
     "The court granted an injunction and ordered the seller to pay damages for trademark infringement.",
@@ -106,7 +109,7 @@ def test_the_card_records_the_setting_and_a_saved_context_model_loads_through_th
 
 
 def test_the_in_context_temperature_recalibrates_without_changing_the_ranking():
-    from triage.model import temper
+    from triage.model.context import temper
 
     probabilities = np.array([[0.5, 0.3, 0.2], [0.34, 0.33, 0.33]])
     sharper = temper(probabilities, 0.5)
@@ -116,7 +119,7 @@ def test_the_in_context_temperature_recalibrates_without_changing_the_ranking():
 
 
 def test_training_fits_the_temperature_that_minimises_out_of_fold_log_loss():
-    from triage.model import choose_temperature
+    from triage.model.context import choose_temperature
 
     overconfident = np.array([[0.98, 0.01, 0.01, 0, 0, 0], [0.98, 0.01, 0.01, 0, 0, 0]] * 5)
     gold = ["brand_criticism", "platform_metrics"] * 5  # half of these sure predictions are wrong

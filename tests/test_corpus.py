@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from triage.corpus import (
+from triage.corpus.labeled import (
     LABELS,
     NEAR_DUPLICATE_THRESHOLD,
     load_labeled,
@@ -17,7 +17,7 @@ from triage.corpus import (
     text_sha1,
 )
 from triage.errors import BadInput
-from triage.ingestion import ingest
+from triage.ingestion.article import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELED = ROOT / "data/labeled"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from triage.evaluation import (
+from triage.evaluation.scores import (
     article_tag_scores,
     classification_scores,
     keyword_baseline,
@@ -132,9 +132,9 @@ def test_article_tag_micro_f1_counts_article_label_pairs():
 def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
     from pathlib import Path
 
-    import triage.training as train_module
-    from triage.corpus import load_labeled, load_manifest
-    from triage.model import Settings
+    import triage.evaluation.training as train_module
+    from triage.corpus.labeled import load_labeled, load_manifest
+    from triage.model.pipeline import Settings
 
     root = Path(__file__).resolve().parents[1]
     rows = load_labeled(root / "data/labeled")
@@ -152,8 +152,8 @@ def test_cached_out_of_fold_predictions_equal_fresh_ones(tmp_path, monkeypatch):
 
 
 def test_the_bootstrap_interval_brackets_the_macro_f1_and_is_exact_for_perfect_predictions():
-    from triage.corpus import LABELS
-    from triage.evaluation import bootstrap_interval, macro_f1
+    from triage.corpus.labeled import LABELS
+    from triage.evaluation.scores import bootstrap_interval, macro_f1
 
     generator = np.random.default_rng(1)
     rows = pd.DataFrame(

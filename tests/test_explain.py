@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
-from triage.model import ArticleContextModel, Settings, align_probabilities, build_pipeline
-from triage.predict import TriageModel
+from triage.cli.app import main
+from triage.model.context import ArticleContextModel
+from triage.model.pipeline import Settings, align_probabilities, build_pipeline
+from triage.model.predict import TriageModel
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ["platform_metrics", "legal_action", "market_expansion"]
@@ -129,7 +130,7 @@ def _explained_term_by_term(model: TriageModel, text: str, column: int, runner_u
 
     import numpy as np
 
-    from triage.explanations import _word
+    from triage.model.explanations import _word
 
     features, classifier = model.pipeline.named_steps["features"], model.pipeline.named_steps["classify"]
     row = features.transform([text]).tocsr()
@@ -172,8 +173,8 @@ def _explained_term_by_term(model: TriageModel, text: str, column: int, runner_u
 
 
 def test_a_chunks_explanations_equal_the_term_by_term_definition(tiny_model, trained):
-    from triage.corpus import load_labeled
-    from triage.predict import load_model
+    from triage.corpus.labeled import load_labeled
+    from triage.model.predict import load_model
 
     paragraphs = [*list(load_labeled(ROOT / "data/labeled")["text"])[:400:4], PARAGRAPH, "", "12 34"]
     for model in (tiny_model, load_model(trained.model_path)):  # with character n-grams, without
@@ -189,7 +190,7 @@ def test_a_chunks_explanations_equal_the_term_by_term_definition(tiny_model, tra
 def test_the_vocabulary_is_read_once_per_model_not_once_per_article(trained, monkeypatch):
     from sklearn.pipeline import FeatureUnion
 
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     calls = []
     original = FeatureUnion.get_feature_names_out

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-import triage.features as features_module
-from triage.corpus import load_labeled
-from triage.features import FastTfidfVectorizer
-from triage.model import ALLOWED_TYPES, ArticleContextModel, Settings, build_pipeline, dumps_model
+import triage.model.features as features_module
+from triage.corpus.labeled import load_labeled
+from triage.model.card import ALLOWED_TYPES, dumps_model
+from triage.model.context import ArticleContextModel
+from triage.model.features import FastTfidfVectorizer
+from triage.model.pipeline import Settings, build_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 

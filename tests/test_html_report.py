@@ -9,9 +9,9 @@ import io
 import json
 from html.parser import HTMLParser
 
-from triage.cli import main
-from triage.corpus import LABELS as TAXONOMY_LABELS
-from triage.html import HtmlReportWriter
+from triage.cli.app import main
+from triage.corpus.labeled import LABELS as TAXONOMY_LABELS
+from triage.web.html_report import HtmlReportWriter
 
 LABELS = list(TAXONOMY_LABELS)
 
@@ -453,11 +453,11 @@ def test_a_repeated_id_anchors_only_its_first_record_which_a_near_duplicate_link
 
 
 def test_a_streamed_overview_waits_on_disk_past_its_memory_share_and_comes_out_the_same(monkeypatch):
-    import triage.html
+    import triage.web.html_report
 
     pages = []
     for spool_bytes in (1 << 20, 64):  # the second rolls its rows over to a temporary file
-        monkeypatch.setattr(triage.html, "SPOOL_BYTES", spool_bytes)
+        monkeypatch.setattr(triage.web.html_report, "SPOOL_BYTES", spool_bytes)
         buffer = io.StringIO()
         writer = HtmlReportWriter(buffer, LABELS)
         writer.write([COURT_STORY, STORE_STORY] * 20)

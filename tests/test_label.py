@@ -13,19 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from triage.cli import main
-from triage.corpus import COLUMNS, LABELS, load_labeled
-from triage.io import InputRecord
-from triage.label import (
-    LABEL_KEYS,
-    LabelFile,
-    LabelSession,
-    build_queue,
-    import_labels,
-    label_interactively,
-    read_label_file,
-    uncertainty_scores,
-)
+from triage.annotation.queue import LabelFile, build_queue, read_label_file, uncertainty_scores
+from triage.annotation.session import LABEL_KEYS, LabelSession, label_interactively
+from triage.annotation.spreadsheet import import_labels
+from triage.cli.app import main
+from triage.corpus.labeled import COLUMNS, LABELS, load_labeled
+from triage.records import InputRecord
 
 # An article written for these tests: a headline, then five paragraphs on different topics.
 ARTICLE = """Shoe Brand Takes Marketplace Sellers To Court Over Copied Trainers
@@ -282,7 +275,7 @@ FORMULA_LIKE = {
 
 
 def test_export_neutralises_formula_cells_and_import_restores_text_and_sha1(capsys, trained, tmp_path):
-    from triage.corpus import text_sha1
+    from triage.corpus.labeled import text_sha1
 
     feed, queue_path, data = tmp_path / "feed.csv", tmp_path / "queue.csv", tmp_path / "mine.csv"
     pd.DataFrame({"id": list(FORMULA_LIKE), "text": list(FORMULA_LIKE.values())}).to_csv(feed, index=False)

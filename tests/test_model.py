@@ -11,18 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import triage.model as model_module
-from triage.corpus import LABELS
+import triage.model.card as model_module
+from triage.corpus.labeled import LABELS
 from triage.errors import ModelRefused
-from triage.model import (
-    ALLOWED_TYPES,
-    ArticleContextModel,
-    Settings,
-    align_probabilities,
-    fit_pipeline,
-    save_model,
-)
-from triage.predict import load_model
+from triage.model.card import ALLOWED_TYPES, save_model
+from triage.model.context import ArticleContextModel
+from triage.model.fit import fit_pipeline
+from triage.model.pipeline import Settings, align_probabilities
+from triage.model.predict import load_model
 
 TEXTS = [
     "The court granted an injunction against the seller of fake shoes.",

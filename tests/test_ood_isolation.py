@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-import triage.evaluation as evaluate_module
-import triage.training as train_module
-from triage.baselines import cue_lexicon
-from triage.corpus import LABELED_FILES, load_labeled, write_labeled
-from triage.evaluation import loao_folds
+import triage.evaluation.scores as evaluate_module
+import triage.evaluation.training as train_module
+from triage.corpus.labeled import LABELED_FILES, load_labeled, write_labeled
+from triage.evaluation.baselines import cue_lexicon
+from triage.evaluation.scores import loao_folds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def test_training_sees_no_ood_text_in_fitting_or_threshold_choice(tmp_path, monk
         return real_fit(settings.replace(char_ngrams=None), texts, labels)
 
     monkeypatch.setattr(train_module, "fit_pipeline", recording_fit)
-    monkeypatch.setattr("triage.model.fit_pipeline", recording_fit)
+    monkeypatch.setattr("triage.model.fit.fit_pipeline", recording_fit)
     monkeypatch.setattr(
         train_module,
         "out_of_fold_probabilities",

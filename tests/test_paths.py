@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
+from triage.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "data/raw/004_26175a559591074b.txt"

@@ -55,8 +55,9 @@ def test_the_model_beats_both_baselines_on_every_split(trained):
 DETERMINISM_SCRIPT = """
 import hashlib, json, sys
 from pathlib import Path
-from triage.corpus import load_labeled
-from triage.model import Settings, fit_pipeline
+from triage.corpus.labeled import load_labeled
+from triage.model.pipeline import Settings
+from triage.model.fit import fit_pipeline
 
 rows = load_labeled(Path(sys.argv[1]) / "data/labeled")
 rows = rows[(rows["split"] == "train") & rows["article_id"].str.match(r"seed|authored-b1")]

@@ -17,10 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from triage.cli import main
-from triage.corpus import LABELS
-from triage.errors import BadInput, UsageError
-from triage.realnews import (
+from triage.cli.app import main
+from triage.corpus.labeled import LABELS
+from triage.corpus.realnews import (
     LABEL_COLUMNS,
     MANIFEST_COLUMNS,
     blocks,
@@ -30,7 +29,8 @@ from triage.realnews import (
     page_id,
     select,
 )
-from triage.realnews_scoring import (
+from triage.errors import BadInput, UsageError
+from triage.evaluation.realnews_scoring import (
     MISSED,
     article_counts,
     covering_labels,
@@ -366,7 +366,7 @@ def test_held_out_check_passes_on_every_folder_written_after_reading_real_pages(
 
 def test_an_analysts_model_is_not_measured_by_the_logged_test_figures(trained):
     """A model trained with `--add` is another model: the log's figures never describe it."""
-    from triage.training import realnews_test_figures
+    from triage.evaluation.training_card import realnews_test_figures
 
     card = json.loads(json.dumps(trained.card))
     added = {"path": "/home/ana/mine.csv", "sha256": "ab" * 32, "rows": 30}

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from triage.cli import main
-from triage.corpus import LABELS, load_labeled, text_sha1
-from triage.review import label_issues
+from triage.annotation.review import label_issues
+from triage.cli.app import main
+from triage.corpus.labeled import LABELS, load_labeled, text_sha1
 
 ROOT = Path(__file__).resolve().parents[1]
 # The test's one deliberate error, made in a copy: the first legal_action row of the
@@ -89,8 +89,8 @@ def test_review_of_too_few_rows_says_so_and_shows_probabilities_instead_of_flags
 
 
 def test_confident_learning_needs_the_minimum_of_every_label_the_rows_use():
-    from triage.review import CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL as minimum
-    from triage.review import labels_below_minimum
+    from triage.annotation.review import CONFIDENT_LEARNING_MIN_ROWS_PER_LABEL as minimum
+    from triage.annotation.review import labels_below_minimum
 
     enough = pd.DataFrame({"label": ["legal_action"] * minimum + ["other"] * minimum})
     assert labels_below_minimum(enough) == {}  # labels nobody gave need no rows
@@ -119,9 +119,9 @@ def test_review_puts_the_flipped_row_first_with_both_labels(capsys, trained, sma
 
 
 def test_review_scores_article_rows_and_standalone_rows_out_of_fold():
-    from triage.corpus import load_labeled as load
-    from triage.review import review_out_of_fold
-    from triage.training import CHOSEN_SETTINGS
+    from triage.annotation.review import review_out_of_fold
+    from triage.corpus.labeled import load_labeled as load
+    from triage.evaluation.training import CHOSEN_SETTINGS
 
     rows = load(ROOT / "data/labeled/paragraphs.csv")
     rows = rows[rows["split"] == "train"].head(60)  # the first 60 seed training rows: two articles
@@ -192,7 +192,7 @@ def test_review_csv_neutralises_formula_cells_and_apply_reads_them_back(
 
 
 def test_the_review_table_prints_no_escape_sequences_from_the_text():
-    from triage.review import render_review_table
+    from triage.annotation.review import render_review_table
 
     issues = pd.DataFrame(
         [
@@ -242,7 +242,7 @@ def test_apply_refuses_a_row_whose_text_changed_since_the_review(capsys, small_f
 def test_label_and_review_help_give_an_example(command):
     from typer.testing import CliRunner
 
-    from triage.cli import app
+    from triage.cli.app import app
 
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and f"Example: triage {command}" in result.output

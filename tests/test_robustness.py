@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import triage.io as triage_io
-from triage.cli import main
-from triage.ingestion import ingest
+import triage.readers.files as triage_io
+from triage.cli.app import main
+from triage.ingestion.article import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE_TEXT = (ROOT / "data/raw/004_26175a559591074b.txt").read_text(encoding="utf-8")
@@ -254,9 +254,9 @@ def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_be
     may still be inside that field: triage stops the file there rather than guess rows."""
     import csv
 
-    import triage.cli
+    import triage.cli.app
 
-    monkeypatch.setattr(triage.cli, "CSV_FIELD_LIMIT", 131_072)  # the field below is 190,000 characters
+    monkeypatch.setattr(triage.cli.app, "CSV_FIELD_LIMIT", 131_072)  # the field below is 190,000 characters
     path = tmp_path / "feed.csv"
     long_text = "\n".join([ENGLISH] * 2000)
     path.write_text(f'id,text\na,{ENGLISH}\nb,"{long_text}"\nc,{ENGLISH}\n', encoding="utf-8")
@@ -265,7 +265,7 @@ def test_a_csv_that_cannot_be_resynchronised_is_named_as_failed_with_the_rows_be
     try:
         code, out, err = predict(path, other, "--max-bytes", "1000")
     finally:
-        csv.field_size_limit(triage.cli.CSV_FIELD_LIMIT)  # what the next `main` sets anyway
+        csv.field_size_limit(triage.cli.app.CSV_FIELD_LIMIT)  # what the next `main` sets anyway
     assert code == 3
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "z"]
     assert f"{path}: not a readable CSV after row 1 (field larger than field limit" in err
@@ -455,7 +455,7 @@ def test_a_refused_run_into_a_missing_folder_leaves_no_folder_behind(predict, tm
 def test_an_interrupted_run_into_a_new_folder_keeps_its_journal_there(predict, tmp_path, monkeypatch):
     (tmp_path / "a.txt").write_text(ARTICLE_TEXT, encoding="utf-8")
     target = tmp_path / "new" / "out.jsonl"
-    monkeypatch.setattr("triage.batch._replace", _fail_with(KeyboardInterrupt()))
+    monkeypatch.setattr("triage.batch.journal._replace", _fail_with(KeyboardInterrupt()))
     assert predict(tmp_path / "a.txt", "-o", target)[0] == 130
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.jsonl.partial"]
 
@@ -480,7 +480,11 @@ def _fail_with(failure):
 @pytest.mark.parametrize(
     "where, failure, fragment",
     [
-        ("triage.batch._replace", PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+        (
+            "triage.batch.journal._replace",
+            PermissionError(errno.EACCES, "Permission denied"),
+            "Permission denied",
+        ),
         (
             "shutil.copyfileobj",
             OSError(errno.ENOSPC, "No space left on device"),
@@ -554,7 +558,10 @@ def test_a_labelled_csv_with_a_wrong_sha1_is_refused(capsys, tmp_path):
 # --- faults in real processes ---------------------------------------------------------------------
 KILL_SCRIPT = textwrap.dedent("""
     import sys, sklearn
-    from triage.model import ArticleContextModel, Settings, align_probabilities, fit_pipeline, save_model
+    from triage.model.context import ArticleContextModel
+    from triage.model.pipeline import Settings, align_probabilities
+    from triage.model.fit import fit_pipeline
+    from triage.model.card import save_model
     texts = ["court injunction damages seller", "platform removed listings", "brand accused platform",
              "notorious markets list", "flagship store growth", "company founded in"] * 3
     labels = ["legal_action", "platform_metrics", "brand_criticism", "regulatory_listing", "market_expansion", "other"] * 3
@@ -572,7 +579,7 @@ KILL_SCRIPT = textwrap.dedent("""
 @pytest.mark.slow  # real processes killed at four moments: the full suite, not the fast tier
 @pytest.mark.parametrize("delay", [0.3, 0.9, 1.7, 2.6])
 def test_sigkill_during_repeated_saves_leaves_a_model_that_loads(tmp_path, delay):
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     card = tmp_path / "triage.json"
     process = subprocess.Popen(

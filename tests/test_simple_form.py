@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from triage.cli import main
-from triage.corpus import load_labeled
+from triage.cli.app import main
+from triage.corpus.labeled import load_labeled
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
@@ -157,8 +157,8 @@ def test_under_add_simple_rows_train_and_made_up_ids_name_their_file(tmp_path):
 
 
 def test_each_added_standalone_paragraph_is_a_fold_group_of_its_own():
-    from triage.corpus import load_manifest
-    from triage.evaluation import decision_article_ids, loao_folds
+    from triage.corpus.labeled import load_manifest
+    from triage.evaluation.scores import decision_article_ids, loao_folds
 
     root = Path(__file__).resolve().parents[1]
     mine = _write(
@@ -179,9 +179,9 @@ def test_each_added_standalone_paragraph_is_a_fold_group_of_its_own():
 def test_standalone_rows_leave_the_tag_thresholds_to_articles():
     import numpy as np
 
-    from triage.corpus import LABELS
-    from triage.model import ArticleContextModel
-    from triage.tags import DEFAULT_TAG_THRESHOLD
+    from triage.corpus.labeled import LABELS
+    from triage.model.context import ArticleContextModel
+    from triage.model.tags import DEFAULT_TAG_THRESHOLD
 
     generator = np.random.default_rng(0)
     probabilities = generator.dirichlet(np.ones(len(LABELS)), size=60)
@@ -192,7 +192,7 @@ def test_standalone_rows_leave_the_tag_thresholds_to_articles():
 
 
 def test_training_on_the_seeds_alone_keeps_the_analysts_rows(tmp_path):
-    from triage.training import training_rows
+    from triage.evaluation.training import training_rows
 
     root = Path(__file__).resolve().parents[1]
     mine = _write(["text,label", "The court fined the seller of fake boots.,legal_action"])

@@ -5,10 +5,9 @@ Every paragraph in this file was written for the project.
 
 from __future__ import annotations
 
-from triage.cli import main
-from triage.corpus import LABELS
-from triage.io import to_table
-from triage.table import table_legend
+from triage.cli.app import main
+from triage.corpus.labeled import LABELS
+from triage.web.table import table_legend, to_table
 
 # Written for the project.
 ARTICLE = """Shoe Brand Sues Over Fakes

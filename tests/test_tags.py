@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from triage.tags import article_tags, needs_review, true_tags
+from triage.model.tags import article_tags, needs_review, true_tags
 
 LABELS = ["brand_criticism", "platform_metrics", "other"]
 
@@ -44,7 +44,7 @@ def test_a_paragraph_needs_review_when_its_top_probability_is_under_the_threshol
 
 
 def test_a_paragraph_whose_topics_all_stay_under_the_floor_is_other():
-    from triage.tags import paragraph_labels
+    from triage.model.tags import paragraph_labels
 
     labels = ["brand_criticism", "legal_action", "other"]
     probabilities = np.array([[0.35, 0.33, 0.32], [0.7, 0.2, 0.1], [0.1, 0.2, 0.7]])
@@ -67,7 +67,7 @@ def test_the_topic_floor_applies_to_the_in_context_output_only(trained, monkeypa
 
 
 def test_tags_of_stacked_articles_are_each_articles_own():
-    from triage.tags import articles_tags
+    from triage.model.tags import articles_tags
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(0, 6, size=200)

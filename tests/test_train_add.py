@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.cli import main
-from triage.corpus import load_labeled
+from triage.cli.app import main
+from triage.corpus.labeled import load_labeled
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "data/articles.csv"
@@ -226,7 +226,7 @@ def seeds_only(folder: Path) -> Path:
 
 
 def vocabulary(card_path: Path) -> set[str]:
-    from triage.predict import load_model
+    from triage.model.predict import load_model
 
     pipeline = load_model(card_path).pipeline
     words = dict(pipeline.named_steps["features"].transformer_list)["words"]
@@ -312,7 +312,7 @@ def test_train_if_stale_names_a_missing_added_file_in_one_line_and_keeps_the_mod
 
 
 def test_an_added_file_that_changed_since_training_makes_the_model_stale(loop, tmp_path):
-    from triage.training import stale_training
+    from triage.evaluation.training_card import stale_training
 
     card_path = tmp_path / "models/triage.json"
     card_path.parent.mkdir()
@@ -327,7 +327,7 @@ def test_an_added_file_that_changed_since_training_makes_the_model_stale(loop, t
 
 
 def test_train_without_add_says_it_leaves_out_the_files_the_previous_model_added(loop):
-    from triage.training import dropped_additions
+    from triage.evaluation.training_card import dropped_additions
 
     assert dropped_additions(loop["card_path"], []) == [str(loop["mine"].resolve())]
     assert dropped_additions(loop["card_path"], [loop["mine"]]) == []

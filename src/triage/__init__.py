@@ -15,13 +15,13 @@ replace the function.
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "LABELS": ("triage.corpus", "LABELS"),
-    "load_labeled": ("triage.corpus", "load_labeled"),
-    "ingest": ("triage.ingestion", "ingest"),
-    "load_model": ("triage.predict", "load_model"),
-    "TriageModel": ("triage.predict", "TriageModel"),
-    "train": ("triage.training", "train"),
-    "evaluate": ("triage.report", "split_report"),
+    "LABELS": ("triage.corpus.labeled", "LABELS"),
+    "load_labeled": ("triage.corpus.labeled", "load_labeled"),
+    "ingest": ("triage.ingestion.article", "ingest"),
+    "load_model": ("triage.model.predict", "load_model"),
+    "TriageModel": ("triage.model.predict", "TriageModel"),
+    "train": ("triage.evaluation.training", "train"),
+    "evaluate": ("triage.evaluation.report", "split_report"),
 }
 
 

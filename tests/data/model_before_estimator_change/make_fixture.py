@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
+from triage.predict import load_model
 
 from triage.corpus import LABELS
 from triage.model import ArticleContextModel, Settings, fit_pipeline, save_model
-from triage.predict import load_model
 
 HERE = Path(__file__).resolve().parent
 TEXTS = {
